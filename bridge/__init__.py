@@ -1,0 +1,1 @@
+"""facecast.bridge: wire protocol v1 (the one schema), publisher/subscriber and control socket."""

@@ -1,0 +1,1 @@
+"""facecast.runtime: audio in, motion, rendering, pipeline and the `facecast` command line."""
