@@ -1,1 +1,8 @@
 """facecast.runtime: audio in, motion, rendering, pipeline and the `facecast` command line."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("facecast")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0+src"
