@@ -43,10 +43,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-# The 15 Oculus/Meta visemes, in their fixed wire order (will move to the wire schema).
-VISEME_NAMES: tuple[str, ...] = (
-    "sil", "PP", "FF", "TH", "DD", "kk", "CH", "SS", "nn", "RR", "aa", "E", "ih", "oh", "ou",
-)
+from facecast.bridge.schema import VISEME_NAMES  # the wire order; re-exported for training code
 PAUSE = "_"
 
 # --- libespeak-ng ABI (speak_lib.h, API revision 12) -------------------------------------------------------
