@@ -1,0 +1,72 @@
+#!/usr/bin/env bash
+# facecast's two commands for a fresh Debian 12 machine (see README.md):
+#   ./facecast.sh demo   set everything up, then run the main job on the bundled sample
+#   ./facecast.sh test   set everything up, then run every test suite
+# Set-up is idempotent: installed apt packages, the venv and an unchanged pyproject.toml are skipped.
+set -euo pipefail
+cd "$(dirname "$0")"
+ROOT=$PWD
+VENV=${FACECAST_VENV:-$ROOT/.venv}
+PY=${PYTHON:-python3}
+
+APT_RUNTIME=(libportaudio2 libsndfile1 espeak-ng libespeak-ng1 espeak-ng-data)
+APT_TEST=(sox)
+
+log() { printf '\033[1m[facecast]\033[0m %s\n' "$*" >&2; }
+
+apt_install() {
+  local missing=()
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  log "installing Debian packages: ${missing[*]}"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+python_setup() {
+  if [ ! -x "$VENV/bin/python" ]; then
+    log "creating virtual environment in $VENV"
+    "$PY" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.facecast-installed"
+  local want
+  want=$(sha256sum pyproject.toml | cut -c1-16)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+    return 0
+  fi
+  log "installing Python packages (torch CPU build first, so nothing pulls a CUDA build)"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q "torch==2.13.0"
+  "$VENV/bin/python" -m pip install -q -e ".[dev]"
+  echo "$want" > "$stamp"
+}
+
+setup() {
+  apt_install "${APT_RUNTIME[@]}" "$@"
+  python_setup
+}
+
+case "${1:-}" in
+  setup)
+    setup "${APT_TEST[@]}"
+    ;;
+  demo)
+    setup
+    shift
+    exec "$VENV/bin/facecast" demo "$@"
+    ;;
+  test)
+    setup "${APT_TEST[@]}"
+    shift
+    log "Python tests"
+    "$VENV/bin/python" -m pytest -q "$@"
+    ;;
+  *)
+    echo "usage: ./facecast.sh demo | test | setup" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,5 @@
+import sys
+
+from facecast.runtime.cli import main
+
+sys.exit(main())
