@@ -84,6 +84,104 @@ def cmd_devices(args) -> int:
     return 0
 
 
+def _config_from_args(args):
+    from pathlib import Path
+
+    from facecast.runtime.config import RuntimeConfig
+
+    cfg = RuntimeConfig(session=args.session, pub_endpoint=args.pub, control_endpoint=args.control,
+                        keys_dir=Path(args.keys) if args.keys else None, insecure=args.insecure,
+                        lips=args.lips, device=args.device, seed=args.seed, motion_hz=args.motion_hz,
+                        duration_s=args.duration, loop=args.loop)
+    if args.mic is not None:
+        cfg.audio_source, cfg.audio_path = "mic", None
+        cfg.mic_device = int(args.mic) if args.mic.isdigit() else (args.mic or None)
+    elif args.listen:
+        cfg.audio_source, cfg.audio_path = "push", None
+    elif args.audio:
+        cfg.audio_path = Path(args.audio)
+    return cfg
+
+
+def _print_summary(summary: dict, received: dict | None = None) -> None:
+    for sid, s in summary["sessions"].items():
+        print(f"session {sid}: {s['motion_frames']} motion frames over {s['t_audio_s']:.2f} s of audio "
+              f"({s['motion_fps']:.1f}/s); latency from audio arrival to publish p50 {s['latency_ms_p50']:.1f} ms, "
+              f"p95 {s['latency_ms_p95']:.1f} ms (lip-model lookahead {s['lookahead_ms']:.0f} ms included)")
+    if received is not None:
+        print(f"local subscriber received {received['count']} motion messages; transport latency p50 "
+              f"{received['p50_ms']:.2f} ms, p99 {received['p99_ms']:.2f} ms")
+    print(f"runtime CPU use: {summary['cpu_percent']:.0f}% of one core")
+
+
+def _run_runtime(args, watch: bool) -> int:
+    import threading
+
+    import numpy as np
+
+    from facecast.bridge.security import InsecureBindError
+    from facecast.runtime.pipeline import Runtime
+
+    try:
+        runtime = Runtime(_config_from_args(args))
+    except (InsecureBindError, FileNotFoundError, ValueError, OSError) as exc:
+        print(f"facecast: {exc}", file=sys.stderr)
+        return 2
+    print(f"publishing on {runtime.publisher.endpoint}, control on {runtime.control.endpoint}; "
+          f"watch with `facecast listen {runtime.publisher.endpoint}`", flush=True)
+    received = None
+    if watch:  # an in-process subscriber proves the stream is on the wire and measures the transport
+        from facecast.bridge import MotionMessage, Subscriber
+
+        latencies: list[float] = []
+        sub = Subscriber(runtime.publisher.endpoint, kinds=("motion",), keys_dir=args.keys, param_queue=10_000)
+        sub.start(on_motion=lambda m: latencies.append((m.stamp.recv_wall_s - m.stamp.t_wall_s) * 1000))
+    summary = runtime.run()
+    if watch:
+        import time
+
+        time.sleep(0.2)  # let the last messages arrive
+        sub.close()
+        lat = np.array(latencies or [np.nan])
+        received = {"count": len(latencies), "p50_ms": float(np.percentile(lat, 50)),
+                    "p99_ms": float(np.percentile(lat, 99))}
+        summary["received"] = received
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        _print_summary(summary, received)
+    return 0
+
+
+def cmd_run(args) -> int:
+    return _run_runtime(args, watch=False)
+
+
+def cmd_demo(args) -> int:
+    from facecast.runtime.config import SAMPLE_SPEECH
+
+    print(f"facecast demo: streaming {SAMPLE_SPEECH.name} as live motion parameters (real-time pace)")
+    return _run_runtime(args, watch=True)
+
+
+def cmd_bake(args) -> int:
+    from facecast.runtime.bake import ProgressBar, load_audio_16k, write_frames
+    from facecast.runtime.motion.engine import MotionEngine
+    from facecast.runtime.motion.stream import bake
+    from facecast.runtime.pipeline import make_lips
+
+    try:
+        audio = load_audio_16k(args.audio)
+    except ValueError as exc:
+        print(f"facecast bake: {exc}", file=sys.stderr)
+        return 2
+    frames = bake(audio, make_lips(args.lips, args.device), MotionEngine(rate_hz=args.motion_hz, seed=args.seed),
+                  progress=ProgressBar(f"baking {args.audio}"))
+    write_frames(frames, args.out)
+    print(f"wrote {len(frames)} frames ({len(audio) / 16000:.2f} s at {args.motion_hz:g} Hz) to {args.out}")
+    return 0
+
+
 def cmd_bench(args) -> int:
     if args.what == "bridge":
         from facecast.runtime.bench.bridge import bench_bridge
@@ -121,6 +219,36 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("devices", help="list audio input devices")
     p.set_defaults(func=cmd_devices)
+
+    for name, func, helptext in (("run", cmd_run, "run the live runtime: audio in, motion on the wire"),
+                                 ("demo", cmd_demo, "run the runtime on the bundled sample speech and summarise")):
+        p = sub.add_parser(name, help=helptext)
+        src = p.add_mutually_exclusive_group()
+        src.add_argument("--audio", help="audio file (wav/flac/ogg, any rate), played in real time")
+        src.add_argument("--mic", nargs="?", const="", help="microphone: name substring or index (default device)")
+        src.add_argument("--listen", action="store_true", help="audio pushed over the control socket (push_audio)")
+        p.add_argument("--loop", action="store_true", help="loop the audio file")
+        p.add_argument("--session", default="default")
+        p.add_argument("--pub", default=DEFAULT_PUB_ENDPOINT, help="stream endpoint to bind")
+        p.add_argument("--control", default=DEFAULT_CONTROL_ENDPOINT, help="control endpoint to bind")
+        p.add_argument("--keys", help="CURVE key folder (required to bind beyond 127.0.0.1, see `facecast keys`)")
+        p.add_argument("--insecure", action="store_true", help="bind beyond 127.0.0.1 without keys (warns)")
+        p.add_argument("--lips", choices=["model", "energy"], default="model", help="lip-sync model or loudness baseline")
+        p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+        p.add_argument("--seed", type=int, default=0)
+        p.add_argument("--motion-hz", type=float, default=60.0)
+        p.add_argument("--duration", type=float, help="stop after this many seconds")
+        p.add_argument("--json", action="store_true", help="print the summary as JSON")
+        p.set_defaults(func=func)
+
+    p = sub.add_parser("bake", help="audio file -> animation file (.jsonl or .csv)")
+    p.add_argument("audio")
+    p.add_argument("--out", required=True, help="anim.jsonl or anim.csv")
+    p.add_argument("--lips", choices=["model", "energy"], default="model")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--motion-hz", type=float, default=60.0)
+    p.set_defaults(func=cmd_bake)
 
     p = sub.add_parser("bench", help="measure; prints JSON")
     p.add_argument("what", choices=["bridge"])

@@ -1,0 +1,37 @@
+"""RuntimeConfig: every setting of `facecast run`, in one place. The CLI maps its options onto it;
+no other module reads argv or environment variables."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from facecast.bridge.pubsub import DEFAULT_CONTROL_ENDPOINT, DEFAULT_PUB_ENDPOINT
+
+ASSETS = Path(__file__).with_name("assets")
+SAMPLE_SPEECH = ASSETS / "sample_speech.wav"
+
+
+@dataclass
+class RuntimeConfig:
+    """audio_source: "file" | "mic" | "push"; audio_path for files, mic_device (name substring or
+    index, None = default) for the microphone. lips: "model" (the shipped ONNX lip-sync model) or
+    "energy" (the loudness baseline)."""
+
+    session: str = "default"
+    audio_source: str = "file"
+    audio_path: Path | None = SAMPLE_SPEECH
+    mic_device: str | int | None = None
+    loop: bool = False
+    motion_hz: float = 60.0
+    fps: int = 30
+    frames: bool = False
+    pub_endpoint: str = DEFAULT_PUB_ENDPOINT
+    control_endpoint: str = DEFAULT_CONTROL_ENDPOINT
+    keys_dir: Path | None = None
+    insecure: bool = False
+    device: str = "auto"
+    lips: str = "model"
+    seed: int = 0
+    duration_s: float | None = None
+    status_line: bool = True

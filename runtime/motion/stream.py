@@ -1,0 +1,122 @@
+"""MotionStream: 16 kHz audio in, MotionFrames out, as soon as the audio they need has arrived.
+
+    audio ─► MelStream ─► lip model (lookahead L frames) ─► viseme rows at 100 Hz ─┐
+          └► ProsodyTracker (10 ms hops) ──────────────────────────────────────────┴► MotionEngine @ motion_hz
+
+Motion frame i shows the audio interval ((i-1)/motion_hz, i/motion_hz] and is stamped t_audio = i/motion_hz.
+It is emitted once the lip model has produced every viseme row overlapping that interval, i.e. once the
+audio up to the end of mel frame (last row + L) has arrived; `needed_sample_index` says which sample
+that was, so latency can be measured from that sample's arrival (lookahead included, never hidden).
+The same code serves live runs and offline baking: feed the whole file, collect the frames.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from .engine import MotionEngine
+from .features import HOP, MelStream
+from .frame import MotionFrame
+from .prosody import HOP_S, ProsodyTracker
+
+FRAME_RATE_HZ = 100  # mel / viseme rows per second
+
+
+@dataclass
+class TimedFrame:
+    """A motion frame and the index of the last audio sample it depended on."""
+
+    frame: MotionFrame
+    needed_sample_index: int
+
+
+class MotionStream:
+    """Streaming glue between audio, the lip model and the motion engine (one session).
+
+    lips: LipModel or EnergyLips (step(mel (T, 80)) -> (T, 15), lookahead_frames).
+    engine: MotionEngine (its rate_hz is the motion frame rate).
+    """
+
+    def __init__(self, lips, engine: MotionEngine):
+        self.lips = lips
+        self.engine = engine
+        self.motion_hz = engine.rate_hz
+        self.mel = MelStream()
+        self.prosody = ProsodyTracker()
+        self._rows: deque[tuple[int, np.ndarray]] = deque()  # (viseme frame index, (15,) row)
+        self._rows_done = 0          # viseme rows produced so far (frames 0 .. _rows_done-1)
+        self._feats: deque = deque()  # ProsodyFeatures not yet given to the engine
+        self._next_motion = 1        # index of the next motion frame to emit
+        self.samples_in = 0
+
+    @property
+    def lookahead_s(self) -> float:
+        """How much audio past a frame's t_audio the lip model must hear before the frame exists."""
+        return self.lips.lookahead_frames / FRAME_RATE_HZ
+
+    def feed(self, samples: np.ndarray) -> list[TimedFrame]:
+        """samples: (n,) float32 16 kHz mono, the next audio of the stream. Returns the frames now complete."""
+        samples = np.asarray(samples, np.float32)
+        self.samples_in += len(samples)
+        chunk = self.mel.push(samples)
+        if len(chunk.mel):
+            rows = self.lips.step(chunk.mel)
+            lookahead = self.lips.lookahead_frames
+            for i, row in enumerate(rows):
+                index = chunk.start_frame + i - lookahead
+                if index >= 0:  # rows before frame 0 describe the silence before the stream
+                    self._rows.append((index, row))
+            self._rows_done = max(0, self.mel.frames_emitted - lookahead)
+        self._feats.extend(self.prosody.push(samples))
+        return self._emit()
+
+    def _emit(self) -> list[TimedFrame]:
+        out = []
+        while True:
+            t0 = (self._next_motion - 1) / self.motion_hz
+            t1 = self._next_motion / self.motion_hz
+            lo = int(math.floor(t0 * FRAME_RATE_HZ + 1e-9))
+            hi = int(math.ceil(t1 * FRAME_RATE_HZ - 1e-9))  # rows lo..hi-1 overlap (t0, t1]
+            if hi > self._rows_done:
+                return out
+            while self._rows and self._rows[0][0] < lo:
+                self._rows.popleft()
+            rows = [row for index, row in self._rows if index < hi]
+            visemes = np.mean(rows, axis=0) if rows else None
+            feats = []
+            while self._feats and self._feats[0].t_s <= t1 + 1e-9:
+                feats.append(self._feats.popleft())
+            frame = self.engine.step(t1, visemes, feats)
+            # the last row used needs mel frame (hi - 1 + L), which ends at sample (hi + L) * HOP
+            needed = (hi + self.lips.lookahead_frames) * HOP - 1
+            out.append(TimedFrame(frame, needed))
+            self._next_motion += 1
+
+    def flush(self) -> list[TimedFrame]:
+        """End of stream: pad with the lookahead's worth of silence so the last frames come out."""
+        pad = np.zeros((self.lips.lookahead_frames + 2) * HOP, np.float32)
+        return [tf for tf in self.feed(pad) if tf.frame.t_audio_s <= (self.samples_in - len(pad)) / 16000 + 1e-9]
+
+
+def bake(audio_16k: np.ndarray, lips, engine: MotionEngine, progress=None) -> list[MotionFrame]:
+    """Whole clip -> its motion frames (t_audio from 1/motion_hz to the clip's end), as the live path makes them.
+
+    progress: optional callable(done_samples, total_samples) for long files.
+    """
+    stream = MotionStream(lips, engine)
+    audio = np.asarray(audio_16k, np.float32)
+    frames: list[MotionFrame] = []
+    step = 16000  # one second at a time: the same result as any chunking, bounded memory per call
+    for start in range(0, len(audio), step):
+        frames.extend(tf.frame for tf in stream.feed(audio[start:start + step]))
+        if progress is not None:
+            progress(min(start + step, len(audio)), len(audio))
+    frames.extend(tf.frame for tf in stream.flush())
+    return frames
+
+
+assert HOP_S == 1.0 / FRAME_RATE_HZ
