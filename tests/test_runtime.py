@@ -1,0 +1,138 @@
+"""The live runtime end to end on real sockets: audio file or pushed audio in, motion on the wire, control."""
+
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from facecast.bridge import ControlClient, ControlError, MotionMessage, Subscriber
+from facecast.bridge.schema import BLENDSHAPE_NAMES
+from facecast.runtime.config import SAMPLE_SPEECH, RuntimeConfig
+from facecast.runtime.pipeline import Runtime
+
+JAW = BLENDSHAPE_NAMES.index("jawOpen")
+CLOSE = BLENDSHAPE_NAMES.index("mouthClose")
+SMILE = BLENDSHAPE_NAMES.index("mouthSmileLeft")
+
+
+def _start(**overrides):
+    cfg = RuntimeConfig(lips="energy", pub_endpoint="tcp://127.0.0.1:0", control_endpoint="tcp://127.0.0.1:0",
+                        status_line=False, **overrides)
+    runtime = Runtime(cfg)
+    summary: dict = {}
+    thread = threading.Thread(target=lambda: summary.update(runtime.run()), daemon=True)
+    sub = Subscriber(runtime.publisher.endpoint, kinds=("motion", "event"), param_queue=100_000)
+    thread.start()
+    return runtime, thread, sub, summary
+
+
+def _collect(sub, seconds):
+    out = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        msg = sub.recv(timeout_s=0.05)
+        if isinstance(msg, MotionMessage):
+            out.append(msg)
+    return out
+
+
+def test_file_session_streams_motion_in_order_and_obeys_control():
+    runtime, thread, sub, summary = _start(duration_s=3.0)
+    with ControlClient(runtime.control.endpoint) as ctl:
+        info = ctl.info()
+        assert info["protocol"] == "1.0" and "motion" in info["capabilities"]
+        assert info["sessions"] == ["default"]
+        msgs = _collect(sub, 1.2)
+        ctl.request("set_emotion", emotion="happy", intensity=1.0, blend_s=0.1)
+        with pytest.raises(ControlError) as err:
+            ctl.request("set_emotion", session="nobody", emotion="happy")
+        assert err.value.code == "not_found"
+        with pytest.raises(ControlError) as err:
+            ctl.request("push_audio", payload=b"\0\0" * 160, sample_rate_hz=16000)
+        assert err.value.code == "unsupported"  # a file session takes no pushed audio
+        msgs += _collect(sub, 1.5)
+    thread.join(timeout=5)
+    sub.close()
+    assert len(msgs) > 100
+    t = np.array([m.stamp.t_audio_s for m in msgs])
+    assert np.all(np.diff(t) > 0), "t_audio must rise"
+    assert np.allclose(np.diff(t), 1 / 60, atol=1e-6), "one message per motion frame, none lost"
+    smiles = np.array([m.blendshapes[SMILE] for m in msgs])
+    assert smiles[-20:].mean() > smiles[:20].mean() + 0.1, "set_emotion happy must show in the stream"
+    aperture = np.array([m.blendshapes[JAW] - m.blendshapes[CLOSE] for m in msgs])
+    assert aperture.max() > 0.2, "speech in the sample must open the mouth"
+    s = summary["sessions"]["default"]
+    assert s["motion_frames"] >= len(msgs) and s["latency_ms_p50"] >= 0
+
+
+def test_push_session_maps_chunks_onto_the_stream_clock_and_moves_the_mouth():
+    runtime, thread, sub, summary = _start(audio_source="push", audio_path=None, duration_s=4.0)
+    speech, rate = sf.read(str(SAMPLE_SPEECH), dtype="int16")
+    with ControlClient(runtime.control.endpoint) as ctl:
+        assert "push_audio" in ctl.info()["capabilities"]
+        idle = _collect(sub, 0.8)  # silence: the clock runs and idle motion is published
+        ranges = []
+        for start in range(0, rate * 2, rate // 5):  # 2 s of speech in 200 ms chunks, sent at once
+            ranges.append(ctl.request("push_audio", payload=speech[start:start + rate // 5].tobytes(),
+                                      sample_rate_hz=int(rate)))
+        with pytest.raises(ControlError) as err:
+            ctl.request("push_audio", payload=b"\0\0\0", sample_rate_hz=16000)  # not whole samples
+        assert err.value.code == "bad_args"
+        talking = _collect(sub, 2.6)
+    thread.join(timeout=5)
+    sub.close()
+    assert len(idle) > 20, "a push session publishes idle motion while nothing is pushed"
+    for a, b in zip(ranges, ranges[1:]):
+        assert b["t_audio_start"] == pytest.approx(a["t_audio_end"]), "pushed chunks are contiguous"
+    assert ranges[0]["t_audio_end"] - ranges[0]["t_audio_start"] == pytest.approx(0.2, abs=0.002)
+    t0, t1 = ranges[0]["t_audio_start"], ranges[-1]["t_audio_end"]
+    inside = [m for m in talking if t0 + 0.3 <= m.stamp.t_audio_s <= t1]
+    assert inside, "the motion for the pushed audio must be published"
+    aperture = np.array([m.blendshapes[JAW] - m.blendshapes[CLOSE] for m in inside])
+    idle_aperture = np.array([m.blendshapes[JAW] - m.blendshapes[CLOSE] for m in idle])
+    assert aperture.max() > idle_aperture.max() + 0.15
+    # released on the clock, not in a burst: frames arrive spread over the pushed audio's duration
+    recv = np.array([m.stamp.recv_wall_s for m in inside])
+    assert recv.max() - recv.min() > 0.5 * (inside[-1].stamp.t_audio_s - inside[0].stamp.t_audio_s)
+
+
+def test_bake_jsonl_and_csv(tmp_path):
+    jsonl, csv_path = tmp_path / "anim.jsonl", tmp_path / "anim.csv"
+    for out in (jsonl, csv_path):
+        proc = subprocess.run([sys.executable, "-m", "facecast.runtime", "bake", str(SAMPLE_SPEECH), "--lips",
+                               "energy", "--out", str(out)], capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        assert "100%" in proc.stderr, "a progress bar is shown"
+    rows = [json.loads(line) for line in jsonl.read_text().splitlines()]
+    duration_s = sf.info(str(SAMPLE_SPEECH)).duration
+    assert len(rows) == int(duration_s * 60)
+    assert set(rows[0]) == {"t", "blendshapes", "head", "gaze", "visemes", "speaking"}
+    assert list(rows[0]["blendshapes"]) == list(BLENDSHAPE_NAMES)
+    assert set(rows[0]["head"]) == {"pitch", "yaw", "roll", "x", "y", "z"}
+    t = np.array([r["t"] for r in rows])
+    assert np.all(np.diff(t) > 0) and t[-1] <= duration_s + 1e-3
+    for r in rows:
+        assert all(0.0 <= v <= 1.0 for v in r["blendshapes"].values())
+    header = csv_path.read_text().splitlines()[0].split(",")
+    assert header[:3] == ["t", "eyeBlinkLeft", "eyeLookDownLeft"] and len(csv_path.read_text().splitlines()) == len(rows) + 1
+
+
+def test_bake_refuses_a_corrupt_file_clearly(tmp_path):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF\x10\x00\x00\x00WAVEjunkjunk")
+    proc = subprocess.run([sys.executable, "-m", "facecast.runtime", "bake", str(bad), "--lips", "energy",
+                           "--out", str(tmp_path / "x.jsonl")], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "broken.wav" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_runtime_refuses_a_public_bind_without_keys():
+    proc = subprocess.run([sys.executable, "-m", "facecast.runtime", "run", "--pub", "tcp://0.0.0.0:0",
+                           "--lips", "energy", "--duration", "1"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    assert "facecast keys" in proc.stderr and "--insecure" in proc.stderr
