@@ -197,12 +197,18 @@ class Subscriber:
 
     def recv(self, timeout_s: float | None = None) -> P.StreamMessage | None:
         """Next message (newest-wins for frames), or None when nothing arrived within timeout_s."""
-        if not self._pending:
-            timeout_ms = None if timeout_s is None else max(0, int(timeout_s * 1000))
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        self._drain()
+        while not self._pending:
+            timeout_ms = None if deadline is None else max(0, int((deadline - time.monotonic()) * 1000))
             if not self._sock.poll(timeout_ms):
                 return None
-        self._drain()
-        return self._pending.popleft() if self._pending else None
+            self._drain()
+            # What arrived may all have been filtered out (another session sharing our topic
+            # prefix, or bad bytes): keep waiting for the rest of timeout_s, not return early.
+            if not self._pending and deadline is not None and time.monotonic() >= deadline:
+                return None
+        return self._pending.popleft()
 
     def __iter__(self) -> Iterator[P.StreamMessage]:
         while True:
