@@ -187,6 +187,10 @@ def cmd_bench(args) -> int:
         from facecast.runtime.bench.bridge import bench_bridge
 
         result = bench_bridge(duration_s=args.duration)
+    elif args.what == "adapters":
+        from facecast.runtime.bench.adapters import bench_adapters
+
+        result = bench_adapters(duration_s=args.duration)
     else:  # argparse restricts choices; this guards future additions
         raise SystemExit(f"unknown benchmark {args.what!r}")
     print(json.dumps(result, indent=2 if not args.json else None))
@@ -251,10 +255,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_bake)
 
     p = sub.add_parser("bench", help="measure; prints JSON")
-    p.add_argument("what", choices=["bridge"])
+    p.add_argument("what", choices=["bridge", "adapters"])
     p.add_argument("--json", action="store_true", help="compact JSON on one line")
     p.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     p.set_defaults(func=cmd_bench)
+
+    from facecast.runtime.cli_adapters import add_parsers as add_adapter_parsers
+
+    add_adapter_parsers(sub)
     return parser
 
 
