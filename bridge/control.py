@@ -99,6 +99,8 @@ class ControlServer:
                 raise P.ProtocolError("unsupported", f"this runtime does not provide {req.cmd!r}; "
                                                      f"see `info` for its capabilities")
             result = handler(args, req.payload)
+            # encoded inside the try: a result msgpack cannot carry is a handler bug, not a dead thread
+            reply = P.encode_reply(req_id, result if isinstance(result, dict) else {})
         except P.ProtocolError as exc:
             self.stats[f"error:{exc.code}"] += 1
             return P.encode_error(req_id, exc.code, exc.message)
@@ -107,7 +109,7 @@ class ControlServer:
             traceback.print_exception(exc, file=sys.stderr)
             return P.encode_error(req_id, "internal", f"{type(exc).__name__}: {exc}"[:500])
         self.stats["ok"] += 1
-        return P.encode_reply(req_id, result if isinstance(result, dict) else {})
+        return reply
 
     def _loop(self) -> None:
         poller = zmq.Poller()
@@ -115,7 +117,7 @@ class ControlServer:
         while not self._stop.is_set():
             if not poller.poll(100):
                 continue
-            while True:
+            while not self._stop.is_set():  # a flood must not keep stop() waiting past its join timeout
                 try:
                     frames = self._sock.recv_multipart(zmq.NOBLOCK)
                 except zmq.Again:
@@ -176,12 +178,13 @@ class ControlClient:
             self.info()
         req_id = next(self._ids)
         self._sock.send_multipart(P.encode_request(P.Request(req_id, cmd, args, payload)))
-        deadline = time.monotonic() + (self.timeout_s if timeout_s is None else timeout_s)
+        wait_s = self.timeout_s if timeout_s is None else timeout_s
+        deadline = time.monotonic() + wait_s
         while True:
             remaining_ms = int((deadline - time.monotonic()) * 1000)
             if remaining_ms <= 0 or not self._sock.poll(remaining_ms):
                 raise TimeoutError(f"no reply to {cmd!r} from {self.endpoint} within "
-                                   f"{self.timeout_s:.1f} s; is `facecast run` running there?")
+                                   f"{wait_s:.1f} s; is `facecast run` running there?")
             reply = P.decode_reply(self._sock.recv_multipart())
             if reply.id != req_id:
                 continue  # a late reply to an earlier request that timed out

@@ -62,7 +62,8 @@ def parse_version(v: Any) -> tuple[int, int]:
     if not isinstance(v, str):
         raise ProtocolError("malformed", f"version must be a 'major.minor' string, got {type(v).__name__}")
     parts = v.split(".")
-    if len(parts) != 2 or not all(p.isdigit() and len(p) <= 6 for p in parts):
+    # isascii: str.isdigit() also accepts digits int() refuses ("²"), which would escape as ValueError.
+    if len(parts) != 2 or not all(p.isascii() and p.isdigit() and len(p) <= 6 for p in parts):
         raise ProtocolError("malformed", f"version must look like '1.0', got {v[:32]!r}")
     return int(parts[0]), int(parts[1])
 
@@ -262,12 +263,15 @@ def _decode_motion(header: dict, stamp: Stamp, payload) -> MotionMessage:
         raise ProtocolError("malformed", "motion dtype must be '<f4'")
     layout = _field(header, "layout", list)
     shape = _field(header, "shape", list)
-    try:
-        blocks = [(str(name), int(n)) for name, n in layout]
-    except (TypeError, ValueError):
-        raise ProtocolError("malformed", "motion layout must be a list of [name, count] pairs") from None
+    # Exactly [str, int] pairs and int shape: int()/str() coercion would accept "52", 52.9 or
+    # escape as OverflowError for inf, and the C and C# decoders read only ints here.
+    blocks = [tuple(pair) for pair in layout if isinstance(pair, list) and len(pair) == 2]
+    if (len(blocks) != len(layout) or not all(isinstance(name, str) and type(n) is int for name, n in blocks)
+            or len({name for name, _ in blocks}) != len(blocks)):
+        raise ProtocolError("malformed", "motion layout must be a list of [name, count] pairs, names unique")
     total = sum(n for _, n in blocks)
-    if any(n < 0 for _, n in blocks) or shape != [total] or len(payload) != 4 * total:
+    if (any(n < 0 for _, n in blocks) or not all(type(n) is int for n in shape) or shape != [total]
+            or len(payload) != 4 * total):
         raise ProtocolError("malformed", f"motion payload {len(payload)} bytes does not match layout of {total} floats")
     values = np.frombuffer(payload, "<f4")
     arrays, offset = {}, 0
@@ -278,7 +282,7 @@ def _decode_motion(header: dict, stamp: Stamp, payload) -> MotionMessage:
         if arrays.get(name) is None or arrays[name].size != n:
             raise ProtocolError("malformed", f"motion layout lacks block {name!r} of {n} values")
     known = {name for name, _ in MOTION_LAYOUT}
-    speaking = header.get("speaking", False)
+    speaking = _field(header, "speaking", bool) if "speaking" in header else False
     return MotionMessage(
         stamp=stamp,
         blendshapes=arrays["blendshapes"],
@@ -306,7 +310,11 @@ def decode(parts: list) -> StreamMessage:
     if kind not in KINDS:
         raise ProtocolError("malformed", f"unknown message type {kind[:32]!r}")
     stamp = _stamp(header)
-    if bytes(raw_topic) != topic(kind, stamp.session):
+    try:
+        expected_topic = topic(kind, stamp.session)
+    except UnicodeEncodeError:  # topics are ASCII; this must not escape as a non-ProtocolError
+        raise ProtocolError("malformed", "header session is not ASCII") from None
+    if bytes(raw_topic) != expected_topic:
         raise ProtocolError("malformed", "topic does not match the header's type/session")
     if kind == "motion":
         return _decode_motion(header, stamp, payload)
@@ -400,4 +408,6 @@ def decode_reply(parts: list) -> Reply:
     if _field(body, "ok", bool, "reply"):
         return Reply(req_id, True, result=_field(body, "result", dict, "reply"), v=v)
     err = _field(body, "error", dict, "reply")
-    return Reply(req_id, False, error_code=str(err.get("code")), error_message=str(err.get("message")), v=v)
+    # str(err.get("code")) made a missing code the string "None"; both fields are required strings.
+    return Reply(req_id, False, error_code=_field(err, "code", str, "reply error"),
+                 error_message=_field(err, "message", str, "reply error"), v=v)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import ipaddress
 import shutil
 import sys
+import threading
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -25,8 +26,12 @@ class InsecureBindError(RuntimeError):
     """Binding beyond loopback without keys and without --insecure."""
 
 
+# Transports that never leave the machine. Others (tipc://, ws://, pgm://, ...) reach a network.
+_LOCAL_TRANSPORTS = ("ipc://", "inproc://")
+
+
 def endpoint_host(endpoint: str) -> str | None:
-    """tcp://HOST:PORT -> HOST; None for ipc:// and inproc:// (machine-local by nature)."""
+    """tcp://HOST:PORT -> HOST; None for other transports."""
     if not endpoint.startswith("tcp://"):
         return None
     host = urlsplit(endpoint).hostname
@@ -35,9 +40,11 @@ def endpoint_host(endpoint: str) -> str | None:
 
 def is_local(endpoint: str) -> bool:
     """True when only processes on this machine can reach `endpoint`."""
+    if endpoint.startswith(_LOCAL_TRANSPORTS):
+        return True
     host = endpoint_host(endpoint)
     if host is None:
-        return True
+        return False  # tipc:// (cluster-wide), ws://, pgm:// ...: not provably machine-local
     if host == "localhost":
         return True
     try:
@@ -75,7 +82,15 @@ def make_keys(keys_dir: str | Path) -> Path:
 
 
 class CurveServer:
-    """Makes server sockets demand CURVE with an allow-list of client keys (one authenticator per context)."""
+    """Makes server sockets demand CURVE with an allow-list of client keys.
+
+    ZeroMQ allows one authenticator per context (it binds inproc://zeromq.zap.01), so the
+    CurveServers of one context share it: a Publisher and a ControlServer both given keys_dir
+    on the default context work; the last stop() ends the authenticator.
+    """
+
+    _shared: dict[int, list] = {}  # id(ctx) -> [ThreadAuthenticator, authorized folder, users]
+    _shared_lock = threading.Lock()
 
     def __init__(self, ctx: zmq.Context, keys_dir: str | Path):
         self.keys_dir = Path(keys_dir)
@@ -83,9 +98,20 @@ class CurveServer:
         if not secret_file.exists():
             raise FileNotFoundError(f"{secret_file} not found; create keys with `facecast keys {self.keys_dir}`")
         self.public, self.secret = zmq.auth.load_certificate(secret_file)
-        self._auth = ThreadAuthenticator(ctx)
-        self._auth.start()
-        self._auth.configure_curve(domain="*", location=str(self.keys_dir / "authorized"))
+        self._ctx_id = id(ctx)
+        authorized = str((self.keys_dir / "authorized").resolve())
+        with self._shared_lock:
+            entry = self._shared.get(self._ctx_id)
+            if entry is None:
+                auth = ThreadAuthenticator(ctx)
+                auth.start()
+                auth.configure_curve(domain="*", location=authorized)
+                entry = self._shared[self._ctx_id] = [auth, authorized, 0]
+            elif entry[1] != authorized:
+                raise ValueError(f"this ZeroMQ context already authorizes clients from {entry[1]}; "
+                                 f"use the same keys folder or another context for {self.keys_dir}")
+            entry[2] += 1
+        self._stopped = False
 
     def apply(self, sock: zmq.Socket) -> None:
         sock.curve_secretkey = self.secret
@@ -93,7 +119,15 @@ class CurveServer:
         sock.curve_server = True
 
     def stop(self) -> None:
-        self._auth.stop()
+        with self._shared_lock:
+            if self._stopped:
+                return
+            self._stopped = True
+            entry = self._shared[self._ctx_id]
+            entry[2] -= 1
+            if entry[2] == 0:
+                del self._shared[self._ctx_id]
+                entry[0].stop()
 
 
 def apply_curve_client(sock: zmq.Socket, keys_dir: str | Path) -> None:
