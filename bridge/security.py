@@ -14,6 +14,8 @@ import ipaddress
 import shutil
 import sys
 import threading
+import time
+import weakref
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -89,7 +91,9 @@ class CurveServer:
     on the default context work; the last stop() ends the authenticator.
     """
 
-    _shared: dict[int, list] = {}  # id(ctx) -> [ThreadAuthenticator, authorized folder, users]
+    # ctx -> [ThreadAuthenticator, authorized folder, users]; weak keys: a dead context's entry must not
+    # be found again by a new context that happens to reuse its id()
+    _shared: "weakref.WeakKeyDictionary[zmq.Context, list]" = weakref.WeakKeyDictionary()
     _shared_lock = threading.Lock()
 
     def __init__(self, ctx: zmq.Context, keys_dir: str | Path):
@@ -98,15 +102,14 @@ class CurveServer:
         if not secret_file.exists():
             raise FileNotFoundError(f"{secret_file} not found; create keys with `facecast keys {self.keys_dir}`")
         self.public, self.secret = zmq.auth.load_certificate(secret_file)
-        self._ctx_id = id(ctx)
+        self._ctx = ctx
         authorized = str((self.keys_dir / "authorized").resolve())
         with self._shared_lock:
-            entry = self._shared.get(self._ctx_id)
+            entry = self._shared.get(ctx)
             if entry is None:
-                auth = ThreadAuthenticator(ctx)
-                auth.start()
+                auth = _start_authenticator(ctx)
                 auth.configure_curve(domain="*", location=authorized)
-                entry = self._shared[self._ctx_id] = [auth, authorized, 0]
+                entry = self._shared[ctx] = [auth, authorized, 0]
             elif entry[1] != authorized:
                 raise ValueError(f"this ZeroMQ context already authorizes clients from {entry[1]}; "
                                  f"use the same keys folder or another context for {self.keys_dir}")
@@ -123,11 +126,26 @@ class CurveServer:
             if self._stopped:
                 return
             self._stopped = True
-            entry = self._shared[self._ctx_id]
+            entry = self._shared[self._ctx]
             entry[2] -= 1
             if entry[2] == 0:
-                del self._shared[self._ctx_id]
+                del self._shared[self._ctx]
                 entry[0].stop()
+
+
+def _start_authenticator(ctx: zmq.Context) -> ThreadAuthenticator:
+    """Start the context's ZAP handler. A just-stopped one may still hold inproc://zeromq.zap.01 for a
+    moment (socket close is asynchronous in libzmq): retry briefly instead of failing."""
+    deadline = time.monotonic() + 2.0
+    while True:
+        auth = ThreadAuthenticator(ctx)
+        try:
+            auth.start()
+            return auth
+        except zmq.ZMQError as exc:
+            if exc.errno != zmq.EADDRINUSE or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
 
 
 def apply_curve_client(sock: zmq.Socket, keys_dir: str | Path) -> None:
