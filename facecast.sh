@@ -10,7 +10,9 @@ VENV=${FACECAST_VENV:-$ROOT/.venv}
 PY=${PYTHON:-python3}
 
 APT_RUNTIME=(libportaudio2 libsndfile1 espeak-ng libespeak-ng1 espeak-ng-data)
-APT_TEST=(sox)
+# C and OBS-plugin tests: compilers, libobs 29, libzmq, msgpack-c, libjpeg-turbo, a virtual X display.
+APT_TEST=(sox cmake pkg-config build-essential libobs-dev libzmq3-dev libmsgpack-dev libturbojpeg0-dev
+          libx11-dev xvfb libgl1-mesa-dri libegl-mesa0)
 
 log() { printf '\033[1m[facecast]\033[0m %s\n' "$*" >&2; }
 
@@ -41,7 +43,7 @@ python_setup() {
   log "installing Python packages (torch CPU build first, so nothing pulls a CUDA build)"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q "torch==2.13.0"
-  "$VENV/bin/python" -m pip install -q -e ".[dev]"
+  "$VENV/bin/python" -m pip install -q -e ".[dev,virtualcam]"
   echo "$want" > "$stamp"
 }
 
@@ -62,8 +64,12 @@ case "${1:-}" in
   test)
     setup "${APT_TEST[@]}"
     shift
+    status=0
     log "Python tests"
-    "$VENV/bin/python" -m pytest -q "$@"
+    "$VENV/bin/python" -m pytest -q "$@" || status=1
+    log "OBS plugin tests (C decoding core + headless libobs)"
+    PYTHON="$VENV/bin/python" obs_plugin/tests/run_tests.sh || status=1
+    exit $status
     ;;
   *)
     echo "usage: ./facecast.sh demo | test | setup" >&2

@@ -263,6 +263,10 @@ def build_parser() -> argparse.ArgumentParser:
     from facecast.runtime.cli_adapters import add_parsers as add_adapter_parsers
 
     add_adapter_parsers(sub)
+
+    from facecast.runtime.virtualcam import add_parser as add_virtualcam_parser
+
+    add_virtualcam_parser(sub)
     return parser
 
 

@@ -1,0 +1,411 @@
+/* Tests of the decoding core (src/facecast-decode.c) against every stream vector in
+ * tests/vectors/ and against malformed input made here. No libobs.
+ *   test_decode VECTORS_DIR      prints "N passed, N failed"; exit status 1 on any failure
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "facecast-decode.h"
+#include "mini_json.h"
+
+#include <dirent.h>
+#include <msgpack.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int passed, failed;
+
+#define CHECK(cond, ...)                                  \
+	do {                                              \
+		if (cond) {                               \
+			passed++;                         \
+		} else {                                  \
+			failed++;                         \
+			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
+			printf(__VA_ARGS__);              \
+			printf("\n");                     \
+		}                                         \
+	} while (0)
+
+static uint8_t *read_file(const char *path, size_t *size)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	fseek(f, 0, SEEK_END);
+	long n = ftell(f);
+	fseek(f, 0, SEEK_SET);
+	uint8_t *buf = malloc((size_t)n + 1);
+	*size = fread(buf, 1, (size_t)n, f);
+	buf[*size] = 0;
+	fclose(f);
+	return buf;
+}
+
+/* NAME.parts: [uint32 LE length][bytes] per part. Returns the part count, -1 if the file is bad. */
+static int split_parts(const uint8_t *buf, size_t size, struct fc_part *parts, int max_parts)
+{
+	size_t off = 0;
+	int n = 0;
+	while (off < size) {
+		if (size - off < 4 || n == max_parts)
+			return -1;
+		uint32_t len = buf[off] | buf[off + 1] << 8 | buf[off + 2] << 16 | (uint32_t)buf[off + 3] << 24;
+		off += 4;
+		if (len > size - off)
+			return -1;
+		parts[n].data = buf + off;
+		parts[n].size = len;
+		off += len;
+		n++;
+	}
+	return n;
+}
+
+/* -- the golden vectors --------------------------------------------------------------------- */
+
+static void check_pixels(const char *name, const struct fc_frame_info *info, const struct mj *payload)
+{
+	struct fc_decoder *dec = fc_decoder_create();
+	size_t stride = (size_t)info->width * 4 + 8; /* padded, to catch stride mix-ups */
+	uint8_t *bgra = malloc(stride * info->height);
+	char err[256];
+	enum fc_status st = fc_decode_bgra(dec, info, bgra, stride, err, sizeof(err));
+	CHECK(st == FC_OK, "%s: decode failed: %s", name, err);
+	if (st == FC_OK) {
+		const struct mj *rows = mj_get(payload, "pixels");
+		int tol = (int)mj_get(payload, "tolerance")->num;
+		int worst = 0, bad = 0;
+		CHECK(rows && rows->n == info->height, "%s: expected %u rows", name, info->height);
+		for (size_t y = 0; rows && y < rows->n && y < info->height; y++) {
+			for (size_t x = 0; x < rows->items[y]->n && x < info->width; x++) {
+				const struct mj *px = rows->items[y]->items[x];
+				const uint8_t *got = bgra + y * stride + x * 4;
+				int want[4] = {(int)px->items[0]->num, (int)px->items[1]->num, (int)px->items[2]->num,
+					       px->n == 4 ? (int)px->items[3]->num : 255};
+				int have[4] = {got[2], got[1], got[0], got[3]};
+				for (int c = 0; c < 4; c++) {
+					int d = abs(want[c] - have[c]);
+					worst = d > worst ? d : worst;
+					bad += d > (c == 3 ? 0 : tol);
+				}
+			}
+		}
+		CHECK(bad == 0, "%s: %d channel values off (worst by %d, tolerance %d)", name, bad, worst, tol);
+	}
+	free(bgra);
+	fc_decoder_destroy(dec);
+}
+
+static void check_vector(const char *dir, const char *name)
+{
+	char path[1024];
+	size_t parts_size, json_size;
+	snprintf(path, sizeof(path), "%s/%s.parts", dir, name);
+	uint8_t *raw = read_file(path, &parts_size);
+	snprintf(path, sizeof(path), "%s/%s.json", dir, name);
+	char *text = (char *)read_file(path, &json_size);
+	if (!raw || !text) {
+		CHECK(0, "%s: cannot read .parts/.json", name);
+		free(raw);
+		free(text);
+		return;
+	}
+	const char *p = text;
+	struct mj *expect = mj_parse_value(&p);
+	if (strcmp(mj_get(expect, "kind")->str, "stream") != 0)
+		goto done; /* control messages are not the plugin's business */
+
+	struct fc_part parts[8];
+	int n = split_parts(raw, parts_size, parts, 8);
+	CHECK(n >= 0, "%s: bad .parts file", name);
+	if (n < 0)
+		goto done;
+	struct fc_frame_info info;
+	char err[256];
+	enum fc_status st = fc_parse_frame(parts, (size_t)n, &info, err, sizeof(err));
+	const struct mj *header = mj_get(expect, "header");
+	const struct mj *type = mj_get(header, "type");
+	bool frame_type = type && type->type == MJ_STR && !strcmp(type->str, "frame");
+
+	if (mj_get(expect, "valid")->b) {
+		if (!frame_type) {
+			CHECK(st == FC_NOT_FRAME, "%s: a valid %s message must be set aside as not_frame, got %s (%s)",
+			      name, type ? type->str : "?", fc_status_name(st), err);
+			goto done;
+		}
+		CHECK(st == FC_OK, "%s: valid frame refused: %s (%s)", name, fc_status_name(st), err);
+		if (st != FC_OK)
+			goto done;
+		CHECK(info.seq == (uint64_t)mj_get(header, "seq")->num, "%s: seq", name);
+		CHECK(info.t_audio_s == mj_get(header, "t_audio")->num, "%s: t_audio", name);
+		CHECK(info.t_wall_s == mj_get(header, "t_wall")->num, "%s: t_wall", name);
+		CHECK(!strcmp(info.session, mj_get(header, "session")->str), "%s: session", name);
+		CHECK(!strcmp(fc_format_name(info.fmt), mj_get(header, "fmt")->str), "%s: fmt", name);
+		CHECK(info.width == (uint32_t)mj_get(header, "w")->num && info.height == (uint32_t)mj_get(header, "h")->num,
+		      "%s: size", name);
+		CHECK(info.stride_bytes == (uint32_t)mj_get(header, "stride")->num, "%s: stride", name);
+		CHECK(info.payload_size == (size_t)mj_get(mj_get(expect, "payload"), "len")->num, "%s: payload", name);
+		check_pixels(name, &info, mj_get(expect, "payload"));
+	} else {
+		const char *want = mj_get(expect, "expect_error")->str;
+		if (st == FC_NOT_FRAME) /* a defect in a motion/event field: set aside all the same */
+			CHECK(!frame_type, "%s: a frame header was set aside as not_frame", name);
+		else
+			CHECK(!strcmp(fc_status_name(st), want), "%s: expected %s, got %s (%s)", name, want,
+			      fc_status_name(st), err);
+	}
+done:
+	mj_free(expect);
+	free(raw);
+	free(text);
+}
+
+static int run_vectors(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (!d) {
+		CHECK(0, "cannot open %s", dir);
+		return 0;
+	}
+	int count = 0, frames = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		size_t len = strlen(e->d_name);
+		if (len > 6 && !strcmp(e->d_name + len - 6, ".parts")) {
+			char name[512];
+			snprintf(name, sizeof(name), "%.*s", (int)(len - 6), e->d_name);
+			check_vector(dir, name);
+			count++;
+			frames += !strncmp(name, "frame_", 6);
+		}
+	}
+	closedir(d);
+	CHECK(frames >= 4, "expected the four frame_* vectors, found %d", frames);
+	return count;
+}
+
+/* -- malformed input made here -------------------------------------------------------------- */
+
+struct msg {
+	char topic[128];
+	msgpack_sbuffer header;
+	const uint8_t *payload;
+	size_t payload_size;
+};
+
+static void pack_str(msgpack_packer *pk, const char *s)
+{
+	msgpack_pack_str(pk, strlen(s));
+	msgpack_pack_str_body(pk, s, strlen(s));
+}
+
+/* A frame header with every field; stride < 0 packs a negative integer. */
+static void make_frame(struct msg *m, const char *v, const char *fmt, int64_t w, int64_t h, int64_t stride,
+		       const char *session, const uint8_t *payload, size_t payload_size)
+{
+	snprintf(m->topic, sizeof(m->topic), "frame/%s", session);
+	msgpack_sbuffer_init(&m->header);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &m->header, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 10);
+	pack_str(&pk, "v"), pack_str(&pk, v);
+	pack_str(&pk, "type"), pack_str(&pk, "frame");
+	pack_str(&pk, "seq"), msgpack_pack_uint64(&pk, 1);
+	pack_str(&pk, "t_audio"), msgpack_pack_double(&pk, 0.5);
+	pack_str(&pk, "t_wall"), msgpack_pack_double(&pk, 1.0);
+	pack_str(&pk, "session"), pack_str(&pk, session);
+	pack_str(&pk, "fmt"), pack_str(&pk, fmt);
+	pack_str(&pk, "w"), msgpack_pack_int64(&pk, w);
+	pack_str(&pk, "h"), msgpack_pack_int64(&pk, h);
+	pack_str(&pk, "stride"), msgpack_pack_int64(&pk, stride);
+	m->payload = payload;
+	m->payload_size = payload_size;
+}
+
+static enum fc_status parse_msg(struct msg *m, struct fc_frame_info *info)
+{
+	struct fc_part parts[3] = {{(const uint8_t *)m->topic, strlen(m->topic)},
+				   {(const uint8_t *)m->header.data, m->header.size},
+				   {m->payload, m->payload_size}};
+	char err[256];
+	enum fc_status st = fc_parse_frame(parts, 3, info, err, sizeof(err));
+	msgpack_sbuffer_destroy(&m->header);
+	return st;
+}
+
+static enum fc_status frame_status(const char *v, const char *fmt, int64_t w, int64_t h, int64_t stride,
+				   const char *session, const uint8_t *payload, size_t payload_size)
+{
+	struct msg m;
+	struct fc_frame_info info;
+	make_frame(&m, v, fmt, w, h, stride, session, payload, payload_size);
+	return parse_msg(&m, &info);
+}
+
+static void run_malformed(const char *dir)
+{
+	static uint8_t pixels[4 * 16 * 16];
+	struct fc_frame_info info;
+	char err[256];
+
+	/* versions: any minor of major 1; other majors refused with "version"; junk is malformed */
+	CHECK(frame_status("1.7", "rgb24", 2, 2, 6, "s", pixels, 12) == FC_OK, "minor 1.7 accepted");
+	CHECK(frame_status("2.0", "rgb24", 2, 2, 6, "s", pixels, 12) == FC_VERSION, "2.0 refused as version");
+	CHECK(frame_status("0.9", "rgb24", 2, 2, 6, "s", pixels, 12) == FC_VERSION, "0.9 refused as version");
+	const char *junk_versions[] = {"1", "1.", ".0", "1.0.0", "1.0 ", "x.y", "1234567.0", ""};
+	for (size_t i = 0; i < sizeof(junk_versions) / sizeof(*junk_versions); i++)
+		CHECK(frame_status(junk_versions[i], "rgb24", 2, 2, 6, "s", pixels, 12) == FC_MALFORMED,
+		      "version '%s' is malformed", junk_versions[i]);
+
+	/* geometry: negative, zero, oversized, overflowing strides, refused before any allocation */
+	CHECK(frame_status("1.0", "rgb24", -2, 2, 6, "s", pixels, 12) == FC_MALFORMED, "negative w");
+	CHECK(frame_status("1.0", "rgb24", 2, 2, -6, "s", pixels, 12) == FC_MALFORMED, "negative stride");
+	CHECK(frame_status("1.0", "bgra32", 8193, 1, 8193 * 4, "s", pixels, 12) == FC_MALFORMED, "w 8193");
+	CHECK(frame_status("1.0", "bgra32", 8192, 8192, 8192 * 4, "s", pixels, 16) == FC_MALFORMED,
+	      "8192x8192 claimed with 16 bytes");
+	CHECK(frame_status("1.0", "bgra32", 1, 8192, (int64_t)1 << 40, "s", pixels, 16) == FC_MALFORMED,
+	      "stride 2^40 (stride x h would overflow 32 bits)");
+	CHECK(frame_status("1.0", "bgra32", 1, 4, (int64_t)1 << 62, "s", pixels, 0) == FC_MALFORMED,
+	      "stride 2^62 (stride x h would overflow 64 bits)");
+	CHECK(frame_status("1.0", "jpeg", 4, 4, 0, "s", pixels, 0) == FC_MALFORMED, "empty jpeg");
+
+	/* session ids and topics */
+	char long_session[80];
+	memset(long_session, 'a', 65);
+	long_session[65] = 0;
+	CHECK(frame_status("1.0", "rgb24", 2, 2, 6, long_session, pixels, 12) == FC_MALFORMED, "65-char session");
+	CHECK(frame_status("1.0", "rgb24", 2, 2, 6, "a b", pixels, 12) == FC_MALFORMED, "session with a space");
+	CHECK(frame_status("1.0", "rgb24", 2, 2, 6, "", pixels, 12) == FC_MALFORMED, "empty session");
+
+	/* sizes: a header over 64 KiB and a payload over 256 MiB are refused unread */
+	{
+		static uint8_t big_header[FC_MAX_HEADER_BYTES + 1];
+		struct fc_part parts[3] = {{(const uint8_t *)"frame/s", 7}, {big_header, sizeof(big_header)}, {pixels, 12}};
+		CHECK(fc_parse_frame(parts, 3, &info, err, sizeof(err)) == FC_TOO_LARGE, "header over 64 KiB");
+		struct msg m;
+		make_frame(&m, "1.0", "rgb24", 2, 2, 6, "s", pixels, 12);
+		struct fc_part parts2[3] = {{(const uint8_t *)m.topic, strlen(m.topic)},
+					    {(const uint8_t *)m.header.data, m.header.size},
+					    {pixels, (size_t)FC_MAX_PAYLOAD_BYTES + 1}}; /* length only: never read */
+		CHECK(fc_parse_frame(parts2, 3, &info, err, sizeof(err)) == FC_TOO_LARGE, "payload over 256 MiB");
+		CHECK(fc_parse_frame(parts2, 2, &info, err, sizeof(err)) == FC_MALFORMED, "2 parts");
+		CHECK(fc_parse_frame(parts2, 0, &info, err, sizeof(err)) == FC_MALFORMED, "0 parts");
+		msgpack_sbuffer_destroy(&m.header);
+	}
+
+	/* a header nested deeper than msgpack-c's stack, and one that is a huge claimed array */
+	{
+		uint8_t deep[4096];
+		memset(deep, 0x91, sizeof(deep)); /* fixarray of 1, 4096 times, never closed */
+		struct fc_part parts[3] = {{(const uint8_t *)"frame/s", 7}, {deep, sizeof(deep)}, {pixels, 12}};
+		CHECK(fc_parse_frame(parts, 3, &info, err, sizeof(err)) == FC_MALFORMED, "deeply nested header");
+		uint8_t claim[5] = {0xdd, 0xff, 0xff, 0xff, 0xff}; /* array32 of 4 billion items, 0 present */
+		parts[1].data = claim;
+		parts[1].size = sizeof(claim);
+		CHECK(fc_parse_frame(parts, 3, &info, err, sizeof(err)) == FC_MALFORMED, "array claiming 2^32 items");
+	}
+
+	/* JPEG payloads: load frame_jpeg and damage it */
+	char path[1024];
+	size_t size;
+	snprintf(path, sizeof(path), "%s/frame_jpeg.parts", dir);
+	uint8_t *raw = read_file(path, &size);
+	struct fc_part parts[3];
+	if (!raw || split_parts(raw, size, parts, 3) != 3) {
+		CHECK(0, "frame_jpeg.parts unreadable");
+		free(raw);
+		return;
+	}
+	struct fc_decoder *dec = fc_decoder_create();
+	static uint8_t bgra[20 * 4 * 12];
+	const struct fc_part jpeg = parts[2];
+
+	/* every truncation of the header is refused, never read past */
+	int header_cuts_ok = 0;
+	for (size_t cut = 0; cut < parts[1].size; cut++) {
+		uint8_t *copy = malloc(cut ? cut : 1); /* exact size: ASan sees any overread */
+		memcpy(copy, parts[1].data, cut);
+		struct fc_part p[3] = {parts[0], {copy, cut}, parts[2]};
+		header_cuts_ok += fc_parse_frame(p, 3, &info, err, sizeof(err)) == FC_MALFORMED;
+		free(copy);
+	}
+	CHECK(header_cuts_ok == (int)parts[1].size, "every truncated header refused (%d of %zu)", header_cuts_ok,
+	      parts[1].size);
+
+	/* truncated JPEGs parse (the header is fine) but never decode into a half picture */
+	int jpeg_cuts_ok = 0, jpeg_cuts = 0;
+	for (size_t cut = 1; cut < jpeg.size; cut += 7) {
+		uint8_t *copy = malloc(cut);
+		memcpy(copy, jpeg.data, cut);
+		struct fc_part p[3] = {parts[0], parts[1], {copy, cut}};
+		jpeg_cuts++;
+		if (fc_parse_frame(p, 3, &info, err, sizeof(err)) == FC_OK)
+			jpeg_cuts_ok += fc_decode_bgra(dec, &info, bgra, 20 * 4, err, sizeof(err)) == FC_BAD_PIXELS;
+		free(copy);
+	}
+	CHECK(jpeg_cuts_ok == jpeg_cuts, "truncated JPEGs dropped (%d of %d)", jpeg_cuts_ok, jpeg_cuts);
+
+	/* a JPEG whose size disagrees with the header, and garbage announced as JPEG */
+	{
+		struct msg m;
+		make_frame(&m, "1.0", "jpeg", 21, 12, 0, "default", jpeg.data, jpeg.size);
+		CHECK(parse_msg(&m, &info) == FC_OK, "jpeg 21x12 header parses");
+		CHECK(fc_decode_bgra(dec, &info, bgra, 21 * 4, err, sizeof(err)) == FC_BAD_PIXELS,
+		      "JPEG 20x12 under a 21x12 header dropped");
+		uint8_t garbage[600];
+		for (size_t i = 0; i < sizeof(garbage); i++)
+			garbage[i] = (uint8_t)(i * 131 + 7);
+		make_frame(&m, "1.0", "jpeg", 20, 12, 0, "default", garbage, sizeof(garbage));
+		CHECK(parse_msg(&m, &info) == FC_OK, "garbage jpeg header parses");
+		CHECK(fc_decode_bgra(dec, &info, bgra, 20 * 4, err, sizeof(err)) == FC_BAD_PIXELS,
+		      "garbage JPEG dropped");
+	}
+
+	/* fuzz: flip bytes of the header and payload of the JPEG vector; only the status matters,
+	 * and that nothing reads out of bounds (the suite is built with ASan/UBSan when available) */
+	{
+		uint32_t rng = 12345;
+		int survived = 0;
+		const int rounds = 3000;
+		for (int i = 0; i < rounds; i++) {
+			uint8_t *h = malloc(parts[1].size), *pl = malloc(jpeg.size);
+			memcpy(h, parts[1].data, parts[1].size);
+			memcpy(pl, jpeg.data, jpeg.size);
+			for (int k = 0; k < 1 + i % 4; k++) {
+				rng = rng * 1103515245u + 12345u;
+				uint32_t r = rng >> 8;
+				if (r & 1)
+					h[(r >> 1) % parts[1].size] ^= (uint8_t)(1u << (r % 8));
+				else
+					pl[(r >> 1) % jpeg.size] = (uint8_t)(r >> 16);
+			}
+			struct fc_part p[3] = {parts[0], {h, parts[1].size}, {pl, jpeg.size}};
+			enum fc_status st = fc_parse_frame(p, 3, &info, err, sizeof(err));
+			if (st == FC_OK && info.fmt == FC_FMT_JPEG && info.width * info.height <= 64 * 64) {
+				uint8_t *out = malloc((size_t)info.width * 4 * info.height);
+				fc_decode_bgra(dec, &info, out, (size_t)info.width * 4, err, sizeof(err));
+				free(out);
+			}
+			survived++;
+			free(h);
+			free(pl);
+		}
+		CHECK(survived == rounds, "fuzzed messages");
+	}
+
+	fc_decoder_destroy(dec);
+	free(raw);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s VECTORS_DIR\n", argv[0]);
+		return 2;
+	}
+	int vectors = run_vectors(argv[1]);
+	printf("decode: %d vectors checked\n", vectors);
+	run_malformed(argv[1]);
+	printf("%d passed, %d failed\n", passed, failed);
+	return failed ? 1 : 0;
+}
