@@ -12,7 +12,8 @@ PY=${PYTHON:-python3}
 APT_RUNTIME=(libportaudio2 libsndfile1 espeak-ng libespeak-ng1 espeak-ng-data)
 # C and OBS-plugin tests: compilers, libobs 29, libzmq, msgpack-c, libjpeg-turbo, a virtual X display.
 APT_TEST=(sox cmake pkg-config build-essential libobs-dev libzmq3-dev libmsgpack-dev libturbojpeg0-dev
-          libx11-dev xvfb libgl1-mesa-dri libegl-mesa0)
+          libx11-dev xvfb libgl1-mesa-dri libegl-mesa0
+          mono-mcs mono-runtime libmono-system-core4.0-cil libzmq5)
 
 log() { printf '\033[1m[facecast]\033[0m %s\n' "$*" >&2; }
 
@@ -67,6 +68,8 @@ case "${1:-}" in
     status=0
     log "Python tests"
     "$VENV/bin/python" -m pytest -q "$@" || status=1
+    log "Unity client tests (C#, mono)"
+    unity_client/Tests~/run_tests.sh "$VENV/bin/facecast" || status=1
     log "OBS plugin tests (C decoding core + headless libobs)"
     PYTHON="$VENV/bin/python" obs_plugin/tests/run_tests.sh || status=1
     exit $status
