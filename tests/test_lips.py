@@ -1,0 +1,105 @@
+"""Tests for the lip-sync front end and models: features.MelStream, lips.LipModel / EnergyLips, eval_lips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from facecast.runtime.motion import speechdata as sd
+from facecast.runtime.motion.features import HOP, LOG_FLOOR, N_MELS, MelStream, log_mel
+from facecast.runtime.motion.lips import DEFAULT_MODEL_PATH, EnergyLips, LipModel
+
+try:
+    sd.synthesize("a")
+    HAVE_ESPEAK = True
+except sd.EspeakUnavailable:  # pragma: no cover
+    HAVE_ESPEAK = False
+
+needs_model = pytest.mark.skipif(not DEFAULT_MODEL_PATH.is_file(), reason="models/lips.onnx not built")
+needs_espeak = pytest.mark.skipif(not HAVE_ESPEAK, reason="libespeak-ng unavailable")
+
+
+def _chunks(n: int, rng: np.random.Generator, max_len: int):
+    i = 0
+    while i < n:
+        k = int(rng.integers(0, max_len))  # zero-length chunks included
+        yield i, min(n, i + k)
+        i += k
+
+
+def test_mel_stream_equals_one_shot():
+    rng = np.random.default_rng(1)
+    x = (0.1 * rng.standard_normal(16_000 * 2 + 77)).astype(np.float32)
+    whole = log_mel(x)
+    assert whole.shape == (len(x) // HOP, N_MELS) and whole.dtype == np.float32
+    stream = MelStream()
+    parts, indices = [], []
+    for a, b in _chunks(len(x), rng, 700):
+        chunk = stream.push(x[a:b])
+        parts.append(chunk.mel)
+        indices.append(chunk.frame_indices)
+    np.testing.assert_allclose(np.concatenate(parts), whole, atol=1e-5)
+    np.testing.assert_array_equal(np.concatenate(indices), np.arange(len(whole)))
+
+
+def test_mel_silence_reads_floor():
+    mel = log_mel(np.zeros(1600, np.float32))
+    assert mel.shape == (10, N_MELS)
+    assert np.all(mel == np.float32(LOG_FLOOR))
+
+
+@needs_model
+def test_lip_model_streams_like_whole():
+    rng = np.random.default_rng(2)
+    mel = log_mel((0.05 * rng.standard_normal(16_000)).astype(np.float32))
+    model = LipModel(device="cpu")
+    assert 1 <= model.lookahead_frames <= 4
+    whole = model.step(mel)
+    model.reset()
+    chunked = np.concatenate([model.step(mel[a:b]) for a, b in _chunks(len(mel), rng, 13)])
+    assert whole.shape == (len(mel), 15) and whole.dtype == np.float32
+    np.testing.assert_allclose(chunked, whole, atol=1e-5)
+    np.testing.assert_allclose(whole.sum(axis=1), 1.0, atol=1e-5)
+    assert model.frames_in == len(mel)
+
+
+@needs_model
+def test_cuda_request_without_cuda_is_a_clear_error():
+    import onnxruntime as ort
+
+    if "CUDAExecutionProvider" in ort.get_available_providers():
+        pytest.skip("CUDA is available here")
+    with pytest.raises(RuntimeError, match="CUDAExecutionProvider"):
+        LipModel(device="cuda")
+
+
+def test_energy_baseline_rows_sum_to_one():
+    mel = log_mel((0.1 * np.random.default_rng(3).standard_normal(8000)).astype(np.float32))
+    out = EnergyLips().infer(mel)
+    assert out.shape == (len(mel), 15)
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-6)
+
+
+@pytest.fixture(scope="module")
+def unseen_english():
+    """Clean English speech from a dev voice (not in training) and dev words (not in training texts)."""
+    from facecast.runtime.motion.train_lips import DEV_VARIANTS, TRAIN_VARIANTS, make_utterances
+
+    utts = make_utterances("dev", 4, seed=12345, augmented=False, langs=("en",))
+    for u in utts:
+        assert u.voice.split("+")[1] in DEV_VARIANTS and u.voice.split("+")[1] not in TRAIN_VARIANTS
+    return utts
+
+
+@needs_model
+@needs_espeak
+def test_model_beats_baseline_on_unseen_voice(unseen_english):
+    from facecast.runtime.motion.eval_lips import evaluate
+
+    model = evaluate(LipModel(device="cpu"), unseen_english)
+    base = evaluate(EnergyLips(), unseen_english)
+    assert model["top1"] > base["top1"] + 0.2, (model, base)
+    assert model["top1"] > 0.6, model
+    assert model["lips_closed_pbm"] > 0.6, model
+    assert model["silence_acc"] > 0.9, model
+    assert abs(model["lag_ms"]) <= 20, model
