@@ -182,6 +182,27 @@ def cmd_bake(args) -> int:
     return 0
 
 
+def cmd_eval(args) -> int:
+    from facecast.runtime.motion.eval_lips import evaluate
+    from facecast.runtime.motion.lips import DEFAULT_MODEL_PATH, EnergyLips, LipModel
+    from facecast.runtime.motion.train_lips import dev_utterances
+
+    models = {"model": LipModel(args.model or DEFAULT_MODEL_PATH, device=args.device), "baseline_energy": EnergyLips()}
+    result = {"dev_set": "held-out voices and words (en, en-us, de, es, fr); see LIPS_MODEL_CARD.md"}
+    for condition, augmented in (("clean", False), ("augmented", True)):
+        utterances = dev_utterances(args.n, augmented=augmented)
+        result[condition] = {name: evaluate(model, utterances) for name, model in models.items()}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    keys = ("top1", "top1_speech", "group_acc", "lips_closed_pbm", "silence_acc", "lag_ms", "openness_corr")
+    print(f"{'condition':<10} {'model':<16} " + " ".join(f"{k:>15}" for k in keys))
+    for condition in ("clean", "augmented"):
+        for name, r in result[condition].items():
+            print(f"{condition:<10} {name:<16} " + " ".join(f"{r[k]:>15.3f}" for k in keys))
+    return 0
+
+
 def cmd_bench(args) -> int:
     if args.what == "bridge":
         from facecast.runtime.bench.bridge import bench_bridge
@@ -253,6 +274,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--motion-hz", type=float, default=60.0)
     p.set_defaults(func=cmd_bake)
+
+    p = sub.add_parser("eval", help="quality on held-out data; `facecast eval lipsync`")
+    p.add_argument("what", choices=["lipsync"])
+    p.add_argument("--model", help="ONNX lip model (default: the shipped one)")
+    p.add_argument("--n", type=int, default=120, help="dev utterances per condition")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="measure; prints JSON")
     p.add_argument("what", choices=["bridge", "adapters"])
