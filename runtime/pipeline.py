@@ -29,6 +29,9 @@ SAMPLE_RATE_HZ = 16000
 # A push session's clock may run this far ahead of the pushed audio before silence fills the gap:
 # enough to absorb a TTS engine's delivery jitter, small enough that idle motion keeps going.
 PUSH_JITTER_S = 0.2
+# A microphone silent for this long is taken as gone: silence keeps the stream (idle motion) going
+# until its audio comes back. Longer than any callback jitter, short enough not to look frozen.
+MIC_GAP_S = 0.3
 
 
 def make_lips(kind: str, device: str = "auto"):
@@ -65,10 +68,14 @@ class Session:
         self._pending: deque = deque()  # push sessions: frames waiting for their moment on the clock
         self.push: PushSource | None = None
         self.source = None
+        self.events: queue.SimpleQueue = queue.SimpleQueue()  # (name, data) to publish from the loop
+        self._seen_end = 0               # mic sessions: ring end at the last check ...
+        self._seen_mono = time.monotonic()  # ... and when it last moved
+        self._filled_to: int | None = None  # ring end after our own silence, while the mic is away
         if self.kind == "file":
             self.source = FileSource(config.audio_path, self.ring, realtime=True, loop=config.loop)
         elif self.kind == "mic":
-            self.source = MicSource(self.ring, device=config.mic_device)
+            self.source = MicSource(self.ring, device=config.mic_device, on_event=self._on_audio_event)
         elif self.kind == "push":
             self.push = PushSource(self.ring)
         else:
@@ -89,6 +96,26 @@ class Session:
         """A file session that played to its end and whose audio has all been turned into motion."""
         return (self.kind == "file" and self.source.finished.is_set()
                 and self.cursor >= self.ring.end_index)
+
+    def _on_audio_event(self, kind: str, message: str) -> None:
+        """MicSource supervisor thread: device opened / lost / failed to reopen."""
+        self.events.put(("audio_source", {"state": kind, "message": message, "source": self.kind}))
+
+    def _bridge_mic_gap(self) -> None:
+        """While the microphone delivers nothing, write silence at real-time pace so motion goes on idling."""
+        now, end = time.monotonic(), self.ring.end_index
+        if self._filled_to is not None and end > self._filled_to:
+            self._filled_to = None  # the device writes again
+        if end != self._seen_end and self._filled_to is None:
+            self._seen_end, self._seen_mono = end, now
+            return
+        gap_s = now - self._seen_mono
+        if self._filled_to is None and gap_s < MIC_GAP_S:
+            return
+        missing = int(gap_s * SAMPLE_RATE_HZ) - (end - self._seen_end)
+        if missing > 0:
+            self.ring.write(np.zeros(missing, np.float32))
+        self._filled_to = self.ring.end_index
 
     def clock_s(self) -> float:
         return time.monotonic() - self._t0_mono
@@ -120,6 +147,11 @@ class Session:
             self.commands.get_nowait()(self.stream.engine)
         if self.push is not None:
             self._fill_silence()
+        elif self.kind == "mic":
+            self._bridge_mic_gap()
+        while not self.events.empty():
+            name, data = self.events.get_nowait()
+            publisher.event(self.id, name, data, t_audio_s=self.cursor / SAMPLE_RATE_HZ)
         span = self.ring.read_from(self.cursor)
         self.stats.samples_lost += span.start_index - self.cursor
         self.cursor = span.stop_index

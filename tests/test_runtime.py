@@ -136,3 +136,42 @@ def test_runtime_refuses_a_public_bind_without_keys():
                            "--lips", "energy", "--duration", "1"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 2
     assert "facecast keys" in proc.stderr and "--insecure" in proc.stderr
+
+
+def test_a_vanished_microphone_keeps_idle_motion_going_and_is_reported():
+    from facecast.bridge import EventMessage, Publisher
+    from facecast.runtime.pipeline import MIC_GAP_S, Session, make_lips
+
+    cfg = RuntimeConfig(audio_source="mic", audio_path=None, lips="energy", status_line=False)
+    session = Session("desk", cfg, make_lips("energy"))  # not started: the test plays the device's part
+    pub = Publisher("tcp://127.0.0.1:0")
+    sub = Subscriber(pub.endpoint, param_queue=100_000)
+    speech, _ = sf.read(str(SAMPLE_SPEECH), dtype="float32")
+    t0 = time.monotonic()
+    fed = 0
+    got = []
+    while time.monotonic() - t0 < 2.5:
+        elapsed = time.monotonic() - t0
+        due = int(elapsed * 16000)
+        if elapsed < 0.5 or elapsed > 1.8:  # the device delivers, vanishes for 1.3 s, comes back
+            if due > fed:
+                session.ring.write(speech[fed:due])
+        fed = due  # what a vanished device would have said is gone, not delivered late
+        if abs(elapsed - 0.7) < 0.01:
+            session._on_audio_event("lost", "device unplugged")
+        session.pump(pub)
+        msg = sub.recv(timeout_s=0.005)
+        if msg is not None:
+            got.append(msg)
+    got += [m for m in iter(lambda: sub.recv(timeout_s=0.2), None)]
+    sub.close()
+    pub.close()
+    motion = [m for m in got if isinstance(m, MotionMessage)]
+    t = np.array([m.stamp.t_audio_s for m in motion])
+    assert len(motion) > 100
+    assert np.allclose(np.diff(t), 1 / 60, atol=1e-6), "t_audio keeps its pace through the gap"
+    gap = [m for m in motion if 0.5 + MIC_GAP_S + 0.1 < m.stamp.t_audio_s < 1.7]
+    assert len(gap) > 30, "idle motion is published while the microphone is away"
+    assert t[-1] > 2.0, "the stream follows real time after the device returns"
+    events = [m for m in got if isinstance(m, EventMessage) and m.name == "audio_source"]
+    assert events and events[0].data["state"] == "lost"
