@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import sys
 from pathlib import Path
 
@@ -12,12 +13,19 @@ import numpy as np
 from facecast.bridge.schema import BLENDSHAPE_NAMES, GAZE_FIELDS, HEAD_FIELDS, VISEME_NAMES
 from facecast.runtime.motion.frame import MotionFrame
 
+log = logging.getLogger(__name__)
+
 _HEAD_KEYS = ("pitch", "yaw", "roll", "x", "y", "z")  # HEAD_FIELDS without their unit suffixes
 _GAZE_KEYS = tuple(GAZE_FIELDS)
 
 
 def load_audio_16k(path: str | Path) -> np.ndarray:
-    """Any file libsndfile reads (wav/flac/ogg, any rate, any channels) -> (n,) float32 16 kHz mono."""
+    """Any file libsndfile reads (wav/flac/ogg, any rate, any channels) -> (n,) float32 16 kHz mono.
+
+    Raises AudioFileError for a missing, unreadable or empty file. NaN / infinite samples (possible only in
+    float files) are set to 0 and counted in a logged warning: one bad sample must not void a long bake,
+    and a NaN would otherwise spread through the resampler and the mel features.
+    """
     from facecast.runtime.audio import StreamResampler, to_mono
     from facecast.runtime.audio.sources import AudioFileError
 
@@ -28,6 +36,12 @@ def load_audio_16k(path: str | Path) -> np.ndarray:
     except (RuntimeError, sf.LibsndfileError) as exc:
         raise AudioFileError(f"cannot read audio file {path}: {exc}; convert it with "
                              f"`sox {path} -r 16000 -c 1 out.wav`") from None
+    if len(data) == 0:
+        raise AudioFileError(f"audio file {path} contains no samples (0 frames); record or export it again")
+    bad = ~np.isfinite(data)
+    if bad.any():
+        log.warning("%s: %d non-finite samples (NaN/inf) set to 0", path, int(bad.sum()))
+        data = np.where(bad, np.float32(0.0), data)
     mono = to_mono(data)
     if rate == 16000:
         return mono.astype(np.float32)

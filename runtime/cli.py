@@ -192,9 +192,18 @@ def cmd_eval(args) -> int:
     for condition, augmented in (("clean", False), ("augmented", True)):
         utterances = dev_utterances(args.n, augmented=augmented)
         result[condition] = {name: evaluate(model, utterances) for name, model in models.items()}
+    from facecast.runtime.motion.eval_motion import compare, format_table, motion_utterances
+
+    # the blendshape output as a consumer sees it: lip aperture judged against the phone timings
+    motion = {"clean": compare(motion_utterances(args.n, False)),
+              "augmented": compare(motion_utterances(args.n, True))}
+    result["aperture"] = motion
     if args.json:
-        print(json.dumps(result))
+        print(json.dumps(result, default=float))
         return 0
+    print("Lip aperture (jawOpen - mouthClose) of the motion output against phone timings:")
+    print(format_table(motion))
+    print("\nViseme classification (the lip model alone):")
     keys = ("top1", "top1_speech", "group_acc", "lips_closed_pbm", "silence_acc", "lag_ms", "openness_corr")
     print(f"{'condition':<10} {'model':<16} " + " ".join(f"{k:>15}" for k in keys))
     for condition in ("clean", "augmented"):
@@ -208,13 +217,17 @@ def cmd_bench(args) -> int:
         from facecast.runtime.bench.bridge import bench_bridge
 
         result = bench_bridge(duration_s=args.duration)
+    elif args.what == "motion":
+        from facecast.runtime.bench.motion import bench_motion
+
+        result = bench_motion(duration_s=max(args.duration, 10.0))
     elif args.what == "adapters":
         from facecast.runtime.bench.adapters import bench_adapters
 
         result = bench_adapters(duration_s=args.duration)
     else:  # argparse restricts choices; this guards future additions
         raise SystemExit(f"unknown benchmark {args.what!r}")
-    print(json.dumps(result, indent=2 if not args.json else None))
+    print(json.dumps(result, indent=2 if not args.json else None, default=str))
     return 0
 
 
@@ -284,7 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="measure; prints JSON")
-    p.add_argument("what", choices=["bridge", "adapters"])
+    p.add_argument("what", choices=["bridge", "motion", "adapters"])
     p.add_argument("--json", action="store_true", help="compact JSON on one line")
     p.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     p.set_defaults(func=cmd_bench)

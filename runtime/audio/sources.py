@@ -129,7 +129,9 @@ class FileSource(AudioSource):
     loop: start over at the end, keeping the resampler state (the loop point is one continuous
         stream, so t_audio keeps rising).
     chunk_ms: size of each write; arrival time is stamped per chunk.
-    The file is opened in the constructor so a bad file fails there, with ``AudioFileError``.
+    The file is opened in the constructor so a bad or empty file fails there, with ``AudioFileError``.
+    NaN / infinite samples (float files) are written as 0 and counted in ``nonfinite_samples`` (warned once):
+    the ring and the models downstream only ever see finite audio.
     """
 
     def __init__(
@@ -149,6 +151,9 @@ class FileSource(AudioSource):
         self.file_frames = int(info.frames)
         self.chunk_frames = max(1, int(round(chunk_ms * self.file_sample_rate_hz / 1000)))
         self.finished = threading.Event()
+        self.nonfinite_samples = 0
+        if self.file_frames == 0:
+            raise AudioFileError(f"audio file {self.path} contains no samples (0 frames); record or export it again")
 
     def _run(self) -> None:
         import soundfile as sf
@@ -171,6 +176,12 @@ class FileSource(AudioSource):
                             break
                         f.seek(0)
                         continue
+                    bad = ~np.isfinite(block)
+                    if bad.any():
+                        if not self.nonfinite_samples:
+                            log.warning("%s: non-finite samples (NaN/inf) written as 0", self.path)
+                        self.nonfinite_samples += int(bad.sum())
+                        block = np.where(bad, np.float32(0.0), block)
                     if self.realtime:
                         # Sleep until the chunk's last sample would have been "spoken" live.
                         due = t0 + (frames_sent + len(block)) / rate

@@ -1,0 +1,128 @@
+"""Blendshape-level lip-sync quality (eval_motion) and bad-audio handling of the bake / file paths."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from facecast.runtime.audio import AudioRing, FileSource
+from facecast.runtime.audio.sources import AudioFileError, PushSource
+from facecast.runtime.bake import load_audio_16k
+from facecast.runtime.motion import eval_motion as em
+from facecast.runtime.motion.engine import MotionEngine
+from facecast.runtime.motion.lips import EnergyLips, LipModel
+from facecast.runtime.motion.stream import bake
+
+
+@pytest.fixture(scope="module")
+def lips():
+    return LipModel(device="cpu")
+
+
+@pytest.fixture(scope="module")
+def clean_results(lips):
+    utts = em.motion_utterances(10, augmented=False)
+    return em.evaluate_motion(lips, utts), em.evaluate_motion(EnergyLips(), utts)
+
+
+def test_model_beats_energy_baseline_on_blendshapes(clean_results):
+    model, base = clean_results
+    # measured on these 10 clean dev utterances: model pbm 1.00 silence 0.996 open 0.988 r 0.946 lag -0.4 ms;
+    # baseline pbm 0.048 silence 0.974 open 1.000 r 0.784 lag +2.6 ms (21 pbm, 84 open vowels)
+    assert model["pbm_closed"] >= 0.90 > base["pbm_closed"] + 0.5
+    assert model["silence_closed"] > base["silence_closed"]
+    assert model["silence_closed"] >= 0.97
+    assert model["openness_r"] > base["openness_r"] and model["openness_r"] >= 0.85
+    # the baseline opens on anything loud, so it "opens" every open vowel too: the model must meet the
+    # target, not beat 1.0; and both are within the lag target (the model is not worse by more than a frame)
+    assert model["open_vowels_open"] >= 0.90
+    assert abs(model["lag_ms"]) <= em.TARGETS["abs_lag_ms"]
+    assert abs(model["lag_ms"]) <= abs(base["lag_ms"]) + 1000 / 60
+    assert model["n_pbm"] >= 15 and model["n_open_vowels"] >= 20 and model["n_silence_frames"] > 100
+
+
+def test_lag_sign_convention():
+    """A mouth that moves 50 ms after the reference reads as lag +50 ms (positive = mouth after phones)."""
+    rng = np.random.default_rng(0)
+    ref = np.convolve(rng.random(600), np.ones(6) / 6, mode="same")
+    shifted = np.concatenate([np.zeros(3), ref[:-3]])  # 3 frames at 60 Hz = 50 ms later
+    assert em._best_lag_ms([(shifted, ref)]) == pytest.approx(50.0, abs=3.0)
+
+
+# --- bad audio ------------------------------------------------------------------------------------------
+def _speech(rate_hz: int, dur_s: float = 1.5) -> np.ndarray:
+    t = np.arange(int(rate_hz * dur_s)) / rate_hz
+    return (0.3 * np.sin(2 * np.pi * 180 * t) * (0.5 + 0.5 * np.sin(2 * np.pi * 3 * t))).astype(np.float32)
+
+
+def test_corrupt_and_empty_files_fail_clearly(tmp_path):
+    corrupt = tmp_path / "corrupt.wav"
+    corrupt.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt garbage" + bytes(40))
+    empty = tmp_path / "empty.wav"
+    sf.write(str(empty), np.zeros(0, np.float32), 16000)
+    zero_bytes = tmp_path / "zero.wav"
+    zero_bytes.write_bytes(b"")
+    for path in (corrupt, zero_bytes):
+        with pytest.raises(AudioFileError, match=path.name):
+            load_audio_16k(path)
+        with pytest.raises(AudioFileError, match=path.name):
+            FileSource(path, AudioRing())
+    with pytest.raises(AudioFileError, match="no samples"):
+        load_audio_16k(empty)
+    with pytest.raises(AudioFileError, match="no samples"):
+        FileSource(empty, AudioRing())
+
+
+def test_nonfinite_samples_in_float_file_are_zeroed_and_counted(tmp_path, caplog):
+    x = _speech(16000)
+    x[100:110] = np.nan
+    x[500] = np.inf
+    x[501] = -np.inf
+    path = tmp_path / "nan.wav"
+    sf.write(str(path), x, 16000, subtype="FLOAT")
+    with caplog.at_level(logging.WARNING):
+        audio = load_audio_16k(path)
+    assert np.all(np.isfinite(audio)) and len(audio) == len(x)
+    assert "12 non-finite" in caplog.text
+    frames = bake(audio, EnergyLips(), MotionEngine())
+    assert all(np.all(np.isfinite(f.blendshapes)) for f in frames)
+
+    ring = AudioRing()
+    src = FileSource(path, ring)
+    src.start()
+    assert src.join(5.0) and src.error is None
+    assert src.nonfinite_samples == 12
+    assert np.all(np.isfinite(ring.read(0, ring.end_index).samples))
+
+
+def test_pushed_nonfinite_audio_is_refused():
+    push = PushSource(AudioRing())
+    bad = np.array([0.1, np.nan, 0.2], np.float32).tobytes()
+    with pytest.raises(ValueError, match="NaN or infinity"):
+        push.push(bad, 16000, 1, "f32")
+    assert push.rejected_pushes == 1 and push.ring.end_index == 0
+
+
+def test_clipped_audio_bakes(lips):
+    x = np.clip(_speech(16000) * 20, -1, 1)  # hard-clipped square-ish wave
+    frames = bake(x, lips, MotionEngine())
+    assert len(frames) == int(round(len(x) / 16000 * 60))
+    ap = np.array([f.lip_aperture() for f in frames])
+    assert np.all(np.isfinite(ap)) and ap.max() <= 1.0
+
+
+@pytest.mark.parametrize("rate_hz, channels", [(8000, 1), (96000, 1), (44100, 2), (16000, 2)])
+def test_any_rate_and_stereo_bake_to_the_right_duration(tmp_path, rate_hz, channels):
+    dur_s = 1.5
+    x = _speech(rate_hz, dur_s)
+    data = np.stack([x, 0.5 * x], axis=1) if channels == 2 else x
+    path = tmp_path / f"s{rate_hz}_{channels}.wav"
+    sf.write(str(path), data, rate_hz, subtype="PCM_16")
+    audio = load_audio_16k(path)
+    assert abs(len(audio) - dur_s * 16000) <= 16  # within 1 ms
+    frames = bake(audio, EnergyLips(), MotionEngine())
+    assert abs(frames[-1].t_audio_s - dur_s) <= 1 / 60 + 1e-9
+    assert len(frames) in (89, 90, 91)
