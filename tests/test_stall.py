@@ -31,7 +31,10 @@ SIDE_PX = 512
 def _healthy_subscriber(endpoint: str, ready, done, out) -> None:
     sub = None
     try:
-        sub = Subscriber(endpoint, kinds=("motion", "event"), session=SESSION, ctx=zmq.Context())
+        # a queue long enough that this consumer's own bound (param_queue) never drops: what is
+        # measured is what the publisher delivered, even when the machine is busy
+        sub = Subscriber(endpoint, kinds=("motion", "event"), session=SESSION, ctx=zmq.Context(),
+                         param_queue=100_000)
         while True:
             msg = sub.recv(timeout_s=10)
             if msg is None:
