@@ -9,7 +9,7 @@ ROOT=$PWD
 VENV=${FACECAST_VENV:-$ROOT/.venv}
 PY=${PYTHON:-python3}
 
-APT_RUNTIME=(libportaudio2 libsndfile1 espeak-ng libespeak-ng1 espeak-ng-data)
+APT_RUNTIME=(libportaudio2 libsndfile1 espeak-ng libespeak-ng1 espeak-ng-data ffmpeg)
 # C and OBS-plugin tests: compilers, libobs 29, libzmq, msgpack-c, libjpeg-turbo, a virtual X display.
 APT_TEST=(sox cmake pkg-config build-essential libobs-dev libzmq3-dev libmsgpack-dev libturbojpeg0-dev
           libx11-dev xvfb libgl1-mesa-dri libegl-mesa0

@@ -221,6 +221,10 @@ def cmd_bench(args) -> int:
         from facecast.runtime.bench.motion import bench_motion
 
         result = bench_motion(duration_s=max(args.duration, 10.0))
+    elif args.what == "render":
+        from facecast.runtime.render_cli import cmd_bench_render
+
+        return cmd_bench_render(args)
     elif args.what == "adapters":
         from facecast.runtime.bench.adapters import bench_adapters
 
@@ -297,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="measure; prints JSON")
-    p.add_argument("what", choices=["bridge", "motion", "adapters"])
+    p.add_argument("what", choices=["bridge", "motion", "render", "adapters"])
     p.add_argument("--json", action="store_true", help="compact JSON on one line")
     p.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     p.set_defaults(func=cmd_bench)
@@ -305,6 +309,10 @@ def build_parser() -> argparse.ArgumentParser:
     from facecast.runtime.cli_adapters import add_parsers as add_adapter_parsers
 
     add_adapter_parsers(sub)
+
+    from facecast.runtime.render_cli import add_parsers as add_render_parsers
+
+    add_render_parsers(sub)
 
     from facecast.runtime.virtualcam import add_parser as add_virtualcam_parser
 

@@ -1,0 +1,208 @@
+"""PortraitRenderer: a prepared Avatar + a MotionFrame -> one RGB frame, by a 2-D mesh warp in torch.
+
+    r = PortraitRenderer(Avatar.load("me.fca"), device="auto")     # CUDA when present, else CPU
+    rgb = r.render(frame)                                            # (S, S, 3) uint8
+
+Per frame: vertex positions = rest + blendshape basis . weights + gaze (shapes.py), posed by the
+head angles and translation (mesh.posed); the triangles are rasterized into a backward flow on a
+coarse grid (raster.py), upsampled and applied with grid_sample to the region inside the fixed
+outer ring; the mouth opening is painted (mouth_interior.py). Outside that ring the output is
+the portrait's own pixels, bit for bit.
+
+If the portrait's lips are parted at rest, the rest pose closes them (jawOpen = 0 is a closed
+mouth, as ARKit means it) and the photo's teeth are replaced by the painted interior when open.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from facecast.bridge.schema import BLENDSHAPE_NAMES
+from facecast.runtime.avatar.mesh import (EYE_LIDS, FACE_OVAL, LEFT_EYE, LOWER_INNER_LIP, LOWER_OUTER_LIP, RIGHT_EYE,
+                                          UPPER_INNER_LIP, UPPER_OUTER_LIP, build_rig, posed)
+from facecast.runtime.avatar.eyelids import EyelidPainter
+from facecast.runtime.avatar.mouth_interior import MouthInterior
+from facecast.runtime.avatar.prepare import Avatar
+from facecast.runtime.avatar.raster import FlowRaster
+from facecast.runtime.avatar.shapes import blend_basis, gaze_offsets
+from facecast.runtime.motion.frame import MotionFrame
+
+DEFAULT_CELL_PX = 4        # coarse flow grid spacing; lips and eyes get a finer grid of their own
+FINE_CELL_PX = 2
+TURN_DETAIL_DEG = 3.0      # head angles beyond this: fine flow over the whole face, not just lips and eyes
+_JAW = BLENDSHAPE_NAMES.index("jawOpen")
+_EYE_SHAPES = [i for i, n in enumerate(BLENDSHAPE_NAMES) if n.startswith(("eyeBlink", "eyeSquint", "eyeWide"))]
+_BLINK_R, _BLINK_L = BLENDSHAPE_NAMES.index("eyeBlinkRight"), BLENDSHAPE_NAMES.index("eyeBlinkLeft")
+_LIPS_BOX = UPPER_OUTER_LIP + LOWER_OUTER_LIP
+_EYE_BOXES = (RIGHT_EYE + EYE_LIDS["right"]["upper2"], LEFT_EYE + EYE_LIDS["left"]["upper2"])
+_UPPER = [78] + UPPER_INNER_LIP[1:-1] + [308]
+_LOWER = [78] + LOWER_INNER_LIP + [308]
+
+
+def pick_device(device: str = "auto") -> torch.device:
+    """"auto": CUDA when torch sees a GPU, else CPU; or "cpu" / "cuda" as asked."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+class PortraitRenderer:
+    """One avatar's renderer. `timings` (stage -> seconds of the last frame) for the benchmark."""
+
+    def __init__(self, avatar: Avatar, device: str = "auto", cell_px: int = DEFAULT_CELL_PX,
+                 fine_cell_px: int = FINE_CELL_PX):
+        self.avatar = avatar
+        self.fine_cell_px = fine_cell_px
+        self.device = pick_device(device)
+        self.size = avatar.size
+        rig = build_rig(avatar.landmarks, avatar.iris)
+        basis = blend_basis(rig)
+        # Triangulate with the mouth open so no triangle crosses a lip edge.
+        self.rig = build_rig(avatar.landmarks, avatar.iris, open_mouth=0.4 * basis[_JAW])
+        self.basis = basis
+        self.rest_offset = self._rest_offset()
+        ring = self.rig.rest[self.rig.outer_start:, :2]
+        lo = np.clip(np.floor(ring.min(0)) - cell_px, 0, self.size)
+        hi = np.clip(np.ceil(ring.max(0)) + cell_px, 0, self.size)
+        wh = np.minimum(np.ceil((hi - lo) / cell_px).astype(int), self.size // cell_px) * cell_px
+        lo = np.clip(lo, 0, self.size - wh).astype(int)   # keep the cell-aligned box inside the image
+        self.region = (int(lo[0]), int(lo[1]), int(wh[0]), int(wh[1]))
+        self.raster = FlowRaster(self.rig.triangles, self.region, cell_px)
+        x0, y0, w, h = self.region
+        ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32) + y0 + 0.5,
+                                torch.arange(w, dtype=torch.float32) + x0 + 0.5, indexing="ij")
+        self._base = torch.stack([xs, ys], -1).to(self.device)[None]          # (1, h, w, 2) pixel centres
+        self._image = torch.as_tensor(avatar.image, device=self.device).permute(2, 0, 1)[None].float()
+        self._image_u8 = np.ascontiguousarray(avatar.image)
+        head = torch.as_tensor(avatar.masks["head"][y0:y0 + h, x0:x0 + w] > 0, device=self.device)
+        self._head_mask = head.float()[None, :, :, None]                       # (1, h, w, 1)
+        self.eyelids = EyelidPainter(avatar.image, avatar.landmarks, self.device)
+        self.interior = MouthInterior(avatar.image, avatar.landmarks, self.rig.frame["mouth_w"], self.device)
+        self.timings: dict[str, float] = {}
+
+    def _rest_offset(self) -> np.ndarray:
+        """(N, 2) closes lips the photo shows parted: each lower inner-lip point rises and its upper
+        partner comes down to meet it (60/40), the outer lips and the skin near them follow halfway."""
+        p = self.rig.rest[:, :2]
+        off = np.zeros_like(p)
+        up = np.array(UPPER_INNER_LIP[1:-1])
+        low = np.array(LOWER_INNER_LIP)
+        y_up = np.interp(p[low, 0], *p[up][np.argsort(p[up, 0])].T)
+        gap = np.maximum(p[low, 1] - y_up, 0)
+        self.rest_gap_px = float(np.median(gap))
+        if self.rest_gap_px <= 1.0:
+            return off
+        y_low = np.interp(p[up, 0], *p[low][np.argsort(p[low, 0])].T)
+        gap_up = np.maximum(y_low - p[up, 1], 0)
+        off[low, 1] = -0.6 * gap
+        off[up, 1] = 0.4 * gap_up
+        off[LOWER_OUTER_LIP, 1] = -0.3 * np.median(gap)
+        off[UPPER_OUTER_LIP[2:-2], 1] = 0.2 * np.median(gap)
+        return off
+
+    @contextmanager
+    def _stage(self, name: str):
+        t0 = time.perf_counter()
+        yield
+        if self.device.type == "cuda":
+            torch.cuda.synchronize()
+        self.timings[name] = time.perf_counter() - t0
+
+    def _detail_boxes(self, dst: np.ndarray, frame: MotionFrame) -> list[tuple[int, int, int, int]]:
+        """Boxes (x, y, w, h) inside self.region around the lips, and around each eye while its lids or
+        iris move against the face (else the coarse flow carries the eye whole), at their current place."""
+        x0, y0, w, h = self.region
+        out = []
+        eyes_move = bool(np.any(frame.blendshapes[_EYE_SHAPES] > 0.01) or np.any(np.asarray(frame.gaze) != 0))
+        if np.abs(np.asarray(frame.head[:3])).max() > TURN_DETAIL_DEG:
+            # a turned head folds over itself at the cheek and jaw: the whole face gets the finer grid
+            boxes = [(FACE_OVAL, 0.06)]
+        else:
+            boxes = [(_LIPS_BOX, 0.12)] + ([(_EYE_BOXES[0], 0.25), (_EYE_BOXES[1], 0.25)] if eyes_move else [])
+        for idx, margin in boxes:
+            pts = dst[idx]
+            pad = margin * float(np.ptp(pts[:, 0])) + 2
+            lo = np.maximum(np.floor(pts.min(0) - pad), (x0, y0)).astype(int)
+            hi = np.minimum(np.ceil(pts.max(0) + pad), (x0 + w, y0 + h)).astype(int)
+            wh = (hi - lo) // self.fine_cell_px * self.fine_cell_px   # whole fine cells
+            if (wh > 0).all():
+                out.append((int(lo[0]), int(lo[1]), int(wh[0]), int(wh[1])))
+        return out
+
+    def vertices(self, frame: MotionFrame) -> np.ndarray:
+        """(N, 3) destination vertex positions (x, y image pixels; z depth) for a motion frame."""
+        weights = np.clip(np.asarray(frame.blendshapes, np.float32), 0.0, 1.0)
+        flat = np.tensordot(weights, self.basis, axes=1)
+        verts = self.rig.rest.copy()
+        verts[:, :2] += flat + self.rest_offset + gaze_offsets(self.rig, np.asarray(frame.gaze, np.float64))
+        return posed(self.rig, verts, np.asarray(frame.head, np.float64))
+
+    def render_tensor(self, frame: MotionFrame) -> torch.Tensor:
+        """(3, h, w) float32 0..255: the warped region (self.region) of the frame."""
+        with self._stage("vertices"):
+            posed_xyz = self.vertices(frame)
+            dst, depth = posed_xyz[:, :2], posed_xyz[:, 2]
+        with self._stage("raster"):
+            turned = bool(np.abs(np.asarray(frame.head[:3])).max() > TURN_DETAIL_DEG)
+            disp = self.raster(dst, self.rig.rest[:, :2], depth=depth, per_pixel_depth=turned)
+            disp = torch.from_numpy(disp).to(self.device).permute(2, 0, 1)[None]
+        with self._stage("warp"):
+            x0, y0, w, h = self.region
+            flow = F.interpolate(disp, size=(h, w), mode="bilinear", align_corners=False).permute(0, 2, 3, 1)
+            fc = self.fine_cell_px
+            for bx, by, bw, bh in self._detail_boxes(dst, frame):   # a finer flow where edges matter
+                fine = self.raster(dst, self.rig.rest[:, :2], (bx, by, bw, bh), fc, depth=depth, per_pixel_depth=turned)
+                fine = torch.from_numpy(fine).to(self.device)
+                if fc > 1:
+                    fine = F.interpolate(fine.permute(2, 0, 1)[None], size=(bh, bw), mode="bilinear",
+                                         align_corners=False)[0].permute(1, 2, 0)
+                flow[0, by - y0:by - y0 + bh, bx - x0:bx - x0 + bw] = fine
+            if not np.any(np.asarray(frame.head)):
+                # a still head moves nothing outside it: cut the coarse flow's bilinear bleed at the outline
+                flow = flow * self._head_mask
+            grid = (self._base + flow) * (2.0 / self.size) - 1.0
+            region = F.grid_sample(self._image, grid, mode="bilinear", padding_mode="border",
+                                   align_corners=False)[0]
+        with self._stage("mouth"):
+            if self.rest_gap_px > 1.0:   # the photo's lips were parted: hide the squeezed teeth line
+                gap_now = float(np.median(dst[LOWER_INNER_LIP[2:-2], 1] - dst[UPPER_INNER_LIP[3:-3], 1]))
+                self.interior.paint_seam(region, (x0, y0), dst[_UPPER], dst[_LOWER], 0.45 * self.rest_gap_px,
+                                         float(np.clip(1.0 - gap_now / (0.5 * self.rest_gap_px), 0, 1)))
+            self.interior.paint(region, (x0, y0), dst[_UPPER], dst[_LOWER])
+            for side, arkit in (("right", _BLINK_R), ("left", _BLINK_L)):
+                blink = float(frame.blendshapes[arkit])
+                if blink > 0.15:
+                    lids = EYE_LIDS[side]
+                    up2 = np.array(lids["upper2"])
+                    crease = dst[up2] - blink * self.basis[arkit][up2]   # where the crease was
+                    line = [lids["corners"][0]] + lids["upper"] + [lids["corners"][1]]
+                    self.eyelids.paint(region, (x0, y0), side, crease, dst[line], blink)
+        return region
+
+    def render(self, frame: MotionFrame) -> np.ndarray:
+        """(S, S, 3) uint8 RGB frame."""
+        region = self.render_tensor(frame)
+        with self._stage("output"):
+            x0, y0, w, h = self.region
+            out = self._image_u8.copy()
+            patch = region.clamp_(0, 255).add_(0.5).to(torch.uint8).permute(1, 2, 0)
+            out[y0:y0 + h, x0:x0 + w] = patch.cpu().numpy()
+        return out
+
+
+def neutral_frame() -> MotionFrame:
+    """A motion frame with every shape at 0 and the head at rest."""
+    return MotionFrame(0.0)
+
+
+def lip_gap_px(landmarks: np.ndarray) -> float:
+    """Inner-lip gap at the mouth centre (landmarks 13 -> 14), pixels."""
+    return float(landmarks[14, 1] - landmarks[13, 1])
+
+
+

@@ -1,0 +1,263 @@
+"""Portrait renderer: the pixels obey the commands, judged by running the landmark model on rendered
+frames (runtime/avatar/check.py), plus preparation, inputs, CLI and video.
+
+Thresholds (stated here, reported in docs): lip gap rises with jawOpen (Spearman >= 0.9 over a
+0..1 sweep); eye opening (iris-model eye contour) drops >= 70 % at eyeBlink = 1; head yaw estimated
+from the landmarks within 5 degrees of the command up to +-20; a still head leaves every pixel outside
+the head mask bit-identical; pitch +-15 and roll 12 within 5 degrees too; a neutral render keeps the face (SSIM >= 0.9 on the face box, landmarks
+within 2 % of the face width of the source's).
+"""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import wave
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+pytest.importorskip("skimage", reason="the portraits come from scikit-image (pip install scikit-image)")
+pytest.importorskip("matplotlib", reason="grace_hopper.jpg comes from matplotlib's sample data")
+
+from scipy.stats import spearmanr  # noqa: E402
+from skimage.metrics import structural_similarity  # noqa: E402
+
+from facecast.runtime.avatar import check, samples  # noqa: E402
+from facecast.runtime.avatar import landmarks as lm  # noqa: E402
+from facecast.runtime.avatar.prepare import Avatar, load_portrait, prepare_avatar  # noqa: E402
+from facecast.runtime.avatar.render import PortraitRenderer  # noqa: E402
+from facecast.runtime.avatar.sheet import motion_frame  # noqa: E402
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def avatars() -> dict[str, Avatar]:
+    return {"astronaut": prepare_avatar(samples.astronaut(), "astronaut"),
+            "grace_hopper": prepare_avatar(samples.grace_hopper(), "grace_hopper"),
+            "painting": prepare_avatar(samples.painting(), "painting")}
+
+
+@pytest.fixture(scope="module")
+def renderers(avatars) -> dict[str, PortraitRenderer]:
+    return {k: PortraitRenderer(v, device="cpu") for k, v in avatars.items()}
+
+
+def eye_opening_iris(image: np.ndarray, landmarks: np.ndarray) -> float:
+    """Lid gap / eye width from the iris model's refined eye contour (MediaPipe's refine_landmarks
+    eyes): contour points 0..8 lower lid corner to corner, 9..15 upper lid."""
+    contour = lm.iris(image, landmarks).contour[:, :16, :2]
+    out = [np.mean(c[[3, 4, 5], 1] - c[[11, 12, 13], 1]) / np.linalg.norm(c[0] - c[8]) for c in contour]
+    return float(np.mean(out))
+
+
+# -- preparation and inputs -------------------------------------------------------------------------
+
+def test_avatar_file_roundtrip(avatars, tmp_path):
+    av = avatars["astronaut"]
+    assert av.image.shape == (512, 512, 3) and av.landmarks.shape == (468, 3)
+    assert set(av.masks) == {"face", "mouth", "eyes", "head"}
+    for name, m in av.masks.items():
+        assert m.shape == (512, 512) and m.any(), name
+    assert (av.masks["face"] <= av.masks["head"]).mean() > 0.99   # the face lies inside the head
+    path = av.save(tmp_path / "a.fca")
+    assert path.name == "a.fca"
+    back = Avatar.load(path)
+    np.testing.assert_array_equal(back.image, av.image)
+    np.testing.assert_array_equal(back.landmarks, av.landmarks)
+    assert back.meta["source"] == "astronaut"
+
+
+def test_exif_orientation_and_webp(tmp_path):
+    img = samples.astronaut()
+    sideways = Image.fromarray(img).transpose(Image.Transpose.ROTATE_90)   # stored turned 90° CCW
+    exif = Image.Exif()
+    exif[0x0112] = 6                                                          # "rotate 90° CW to display"
+    sideways.save(tmp_path / "p.jpg", quality=95, exif=exif)
+    upright = load_portrait(tmp_path / "p.jpg")
+    assert upright.shape == img.shape
+    assert np.abs(upright.astype(int) - img).mean() < 4
+    Image.fromarray(img).save(tmp_path / "p.webp", lossless=True)
+    np.testing.assert_array_equal(load_portrait(tmp_path / "p.webp"), img)
+    big = Image.fromarray(img).resize((2048, 2048))
+    av = prepare_avatar(np.asarray(big), "big", size=256)
+    assert av.image.shape == (256, 256, 3)
+
+
+def test_no_face_fails_cleanly():
+    with pytest.raises(lm.NoFaceFound, match="no face in coffee.*--face-box x,y,w,h"):
+        prepare_avatar(samples.no_face(), "coffee")
+
+
+def test_face_box_places_an_undetected_face():
+    sketch = samples.pencil_sketch()
+    with pytest.raises(lm.NoFaceFound):
+        prepare_avatar(sketch, "pencil")
+    av = prepare_avatar(sketch, "pencil", face_box=(177, 83, 96, 96))
+    assert av.image.shape == (512, 512, 3)
+    with pytest.raises(lm.NoFaceFound, match="no face inside --face-box"):
+        prepare_avatar(samples.no_face(), "coffee", face_box=(10, 10, 80, 80))
+
+
+def test_several_faces_largest_first_and_face_index():
+    a = np.asarray(Image.fromarray(samples.astronaut()[20:280, 110:370]).resize((300, 300)))
+    g = np.asarray(Image.fromarray(samples.grace_hopper()[40:400, 80:440]).resize((200, 200)))
+    canvas = np.full((340, 540, 3), 128, np.uint8)
+    canvas[20:320, 20:320] = a          # the larger face, on the left
+    canvas[20:220, 320:520] = g
+    assert len(lm.detect_faces(canvas)) == 2
+    first = prepare_avatar(canvas, "two", face=0).meta["crop_box"]
+    second = prepare_avatar(canvas, "two", face=1).meta["crop_box"]
+    assert first[0] + first[2] / 2 < 320 < second[0] + second[2] / 2
+    with pytest.raises(lm.NoFaceFound, match="has 2 face"):
+        prepare_avatar(canvas, "two", face=2)
+
+
+# -- the pixels obey the commands -----------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["grace_hopper", "painting"])
+def test_lip_gap_grows_with_jaw_open(renderers, name):
+    sweep = np.linspace(0, 1, 6)
+    gaps = [check.lip_gap(check.measure(renderers[name].render(motion_frame({"jawOpen": j})))) for j in sweep]
+    assert spearmanr(sweep, gaps).correlation >= 0.9, np.round(gaps, 3)
+    assert gaps[-1] - gaps[0] > 0.2
+
+
+def test_blink_closes_the_eyes(renderers):
+    r = renderers["astronaut"]
+    opening = []
+    for b in (0.0, 1.0):
+        img = r.render(motion_frame({"eyeBlinkLeft": b, "eyeBlinkRight": b}))
+        opening.append(eye_opening_iris(img, check.measure(img)))
+    assert opening[1] <= 0.3 * opening[0], opening
+
+
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
+def test_head_yaw_realized(renderers, name):
+    r = renderers[name]
+    neutral = check.measure(r.render(motion_frame({})))
+    for yaw in (-20, -10, 10, 20):
+        turned = check.measure(r.render(motion_frame({}, (0, yaw, 0, 0, 0, 0))))
+        pitch_est, yaw_est, roll_est = check.head_angles(neutral, turned)
+        assert abs(yaw_est - yaw) <= 5, (yaw, yaw_est)
+        assert abs(pitch_est) <= 5 and abs(roll_est) <= 5
+
+
+@pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])
+def test_head_pitch_and_roll_realized(renderers, name):
+    r = renderers[name]
+    neutral = check.measure(r.render(motion_frame({})))
+    for pitch in (-15, 15):
+        p, _, _ = check.head_angles(neutral, check.measure(r.render(motion_frame({}, (pitch, 0, 0, 0, 0, 0)))))
+        assert abs(p - pitch) <= 5, (pitch, p)
+    _, _, roll = check.head_angles(neutral, check.measure(r.render(motion_frame({}, (0, 0, 12, 0, 0, 0)))))
+    assert abs(roll - 12) <= 5, roll
+
+
+def test_still_head_leaves_the_background_alone(renderers, avatars):
+    r, av = renderers["astronaut"], avatars["astronaut"]
+    busy = motion_frame({"jawOpen": 0.8, "eyeBlinkLeft": 1.0, "mouthSmileRight": 1.0, "browInnerUp": 1.0},
+                        gaze=(20, 10, 20, 10))
+    out = r.render(busy)
+    outside = av.masks["head"] == 0
+    np.testing.assert_array_equal(out[outside], av.image[outside])
+    turned = r.render(motion_frame({"jawOpen": 0.5}, (10, 20, 8, 0.02, 0.01, 0.05)))
+    x0, y0, w, h = r.region      # nothing outside the fixed outer ring ever changes
+    mask = np.ones((512, 512), bool)
+    mask[y0:y0 + h, x0:x0 + w] = False
+    np.testing.assert_array_equal(turned[mask], av.image[mask])
+
+
+@pytest.mark.parametrize("name", ["grace_hopper", "painting", "astronaut"])
+def test_neutral_render_keeps_identity(renderers, avatars, name):
+    av = avatars[name]
+    out = renderers[name].render(motion_frame({}))
+    x0, y0, x1, y1 = check.face_crop_box(av.landmarks, 512)
+    ssim = structural_similarity(out[y0:y1, x0:x1], av.image[y0:y1, x0:x1], channel_axis=2)
+    # the astronaut smiles with parted lips: the rest pose closes them, so her mouth changes
+    assert ssim >= (0.8 if name == "astronaut" else 0.9), ssim
+    got = check.measure(out)
+    width = np.linalg.norm(av.landmarks[234, :2] - av.landmarks[454, :2])
+    upper_face = av.landmarks[:, 1] < av.landmarks[2, 1]       # above the nose base: not the mouth
+    err = np.linalg.norm(got[upper_face, :2] - av.landmarks[upper_face, :2], axis=1).mean()
+    assert err <= 0.02 * width, err / width
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_cuda_matches_cpu(avatars):
+    f = motion_frame({"jawOpen": 0.6, "eyeBlinkLeft": 0.7}, (5, 12, -4, 0, 0, 0.03))
+    cpu = PortraitRenderer(avatars["astronaut"], device="cpu").render(f).astype(int)
+    gpu = PortraitRenderer(avatars["astronaut"], device="cuda").render(f).astype(int)
+    assert np.abs(cpu - gpu).max() <= 3 and np.abs(cpu - gpu).mean() < 0.05
+
+
+# -- CLI, video, benchmark -------------------------------------------------------------------------
+
+def _wav(path, seconds: float) -> None:
+    from facecast.runtime.bake import load_audio_16k
+    from facecast.runtime.config import SAMPLE_SPEECH
+
+    audio = load_audio_16k(SAMPLE_SPEECH)[: int(seconds * 16000)]
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(16000)
+        w.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+
+
+def _cli(argv):
+    import argparse
+
+    from facecast.runtime import render_cli
+
+    parser = argparse.ArgumentParser()
+    render_cli.add_parsers(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+def test_cli_prepare_and_no_face_message(tmp_path, capsys):
+    Image.fromarray(samples.no_face()).save(tmp_path / "coffee.png")
+    assert _cli(["prepare", str(tmp_path / "coffee.png"), "-o", str(tmp_path / "c.fca")]) == 2
+    assert "--face-box" in capsys.readouterr().err
+    Image.fromarray(samples.grace_hopper()).save(tmp_path / "g.png")
+    assert _cli(["prepare", str(tmp_path / "g.png"), "-o", str(tmp_path / "g.fca"), "--size", "256"]) == 0
+    assert Avatar.load(tmp_path / "g.fca").size == 256
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs the ffmpeg binary (apt-get install ffmpeg)")
+def test_cli_render_writes_mp4_with_audio_and_sheet(tmp_path):
+    _wav(tmp_path / "s.wav", 1.0)
+    Image.fromarray(samples.grace_hopper()).save(tmp_path / "g.jpg")
+    out, sheet = tmp_path / "o.mp4", tmp_path / "sheet.png"
+    assert _cli(["render", "--image", str(tmp_path / "g.jpg"), "--audio", str(tmp_path / "s.wav"),
+                 "--out", str(out), "--sheet", str(sheet), "--fps", "12", "--size", "256",
+                 "--lips", "energy", "--cache-dir", str(tmp_path / "cache"), "--threads", "1"]) == 0
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type,width",
+                            "-of", "csv=p=0", str(out)], capture_output=True, text=True, check=True).stdout
+    assert "video,256" in probe.replace("\n", " ") or "256,video" in probe
+    assert "audio" in probe
+    assert Image.open(sheet).size[0] > 1000
+    assert list((tmp_path / "cache").glob("*.fca"))          # prepared once, cached
+
+
+def test_bench_render_reports_fps_and_stages():
+    from facecast.runtime.bench.render import bench_render
+
+    result = bench_render(duration_s=0.3, size=256)
+    assert result["frames"] > 0 and result["fps"] > 0
+    assert {"vertices", "raster", "warp", "mouth", "output"} <= set(result["stages_ms_p50"])
+
+
+def test_sheet_png_is_a_grid(renderers):
+    from facecast.runtime.avatar.sheet import EXPRESSIONS, expression_sheet
+
+    sheet = expression_sheet(renderers["painting"], "t")
+    assert sheet.shape[1] == 5 * 256 and sheet.shape[0] > 256 * (len(EXPRESSIONS) // 5)
+    buf = io.BytesIO()
+    Image.fromarray(sheet).save(buf, format="PNG")
+    assert buf.tell() > 10_000
