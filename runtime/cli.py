@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 from facecast.bridge.pubsub import DEFAULT_CONTROL_ENDPOINT, DEFAULT_PUB_ENDPOINT
 
@@ -161,7 +162,15 @@ def cmd_demo(args) -> int:
     from facecast.runtime.config import SAMPLE_SPEECH
 
     print(f"facecast demo: streaming {SAMPLE_SPEECH.name} as live motion parameters (real-time pace)")
-    return _run_runtime(args, watch=True)
+    status = _run_runtime(args, watch=True)
+    if status or args.no_video:
+        return status
+    from facecast.runtime.config import SAMPLE_PORTRAIT
+
+    out = Path(args.out_dir)
+    print(f"\nrendering {SAMPLE_PORTRAIT.name} talking to {SAMPLE_SPEECH.name} -> {out}/demo.mp4")
+    return main(["render", "--image", str(SAMPLE_PORTRAIT), "--audio", str(SAMPLE_SPEECH),
+                 "--out", str(out / "demo.mp4"), "--sheet", str(out / "demo_sheet.png")])
 
 
 def cmd_bake(args) -> int:
@@ -281,6 +290,9 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--motion-hz", type=float, default=60.0)
         p.add_argument("--duration", type=float, help="stop after this many seconds")
         p.add_argument("--json", action="store_true", help="print the summary as JSON")
+        if name == "demo":
+            p.add_argument("--out-dir", default="out", help="where the demo writes demo.mp4 and demo_sheet.png")
+            p.add_argument("--no-video", action="store_true", help="stream only; skip the MP4")
         p.set_defaults(func=func)
 
     p = sub.add_parser("bake", help="audio file -> animation file (.jsonl or .csv)")

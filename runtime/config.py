@@ -10,6 +10,7 @@ from facecast.bridge.pubsub import DEFAULT_CONTROL_ENDPOINT, DEFAULT_PUB_ENDPOIN
 
 ASSETS = Path(__file__).with_name("assets")
 SAMPLE_SPEECH = ASSETS / "sample_speech.wav"
+SAMPLE_PORTRAIT = ASSETS / "portrait.png"
 
 
 @dataclass
