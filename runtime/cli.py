@@ -93,7 +93,8 @@ def _config_from_args(args):
     cfg = RuntimeConfig(session=args.session, pub_endpoint=args.pub, control_endpoint=args.control,
                         keys_dir=Path(args.keys) if args.keys else None, insecure=args.insecure,
                         lips=args.lips, device=args.device, seed=args.seed, motion_hz=args.motion_hz,
-                        duration_s=args.duration, loop=args.loop)
+                        duration_s=args.duration, loop=args.loop, fps=args.fps, frames=not args.no_frames,
+                        image=Path(args.image) if args.image else None, frame_format=args.frame_format)
     if args.mic is not None:
         cfg.audio_source, cfg.audio_path = "mic", None
         cfg.mic_device = int(args.mic) if args.mic.isdigit() else (args.mic or None)
@@ -109,6 +110,11 @@ def _print_summary(summary: dict, received: dict | None = None) -> None:
         print(f"session {sid}: {s['motion_frames']} motion frames over {s['t_audio_s']:.2f} s of audio "
               f"({s['motion_fps']:.1f}/s); latency from audio arrival to publish p50 {s['latency_ms_p50']:.1f} ms, "
               f"p95 {s['latency_ms_p95']:.1f} ms (lip-model lookahead {s['lookahead_ms']:.0f} ms included)")
+        if "frames" in s:
+            print(f"session {sid}: {s['frames']} {s['frame_format']} frames ({s['frame_fps']:.1f}/s), "
+                  f"{s['dropped_frames']} dropped; audio arrival to frame published p50 "
+                  f"{s['frame_latency_ms_p50']:.1f} ms, p95 {s['frame_latency_ms_p95']:.1f} ms; "
+                  f"render + encode p50 {s['render_ms_p50']:.1f} ms")
     if received is not None:
         print(f"local subscriber received {received['count']} motion messages; transport latency p50 "
               f"{received['p50_ms']:.2f} ms, p99 {received['p99_ms']:.2f} ms")
@@ -279,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
         src.add_argument("--mic", nargs="?", const="", help="microphone: name substring or index (default device)")
         src.add_argument("--listen", action="store_true", help="audio pushed over the control socket (push_audio)")
         p.add_argument("--loop", action="store_true", help="loop the audio file")
+        p.add_argument("--image", help="portrait (JPEG/PNG/WebP or a prepared .fca): publish rendered frames too")
+        p.add_argument("--fps", type=int, default=30, help="video frames per second (1..60, default 30)")
+        p.add_argument("--no-frames", action="store_true", help="parameters only, even with --image")
+        p.add_argument("--frame-format", choices=["jpeg", "rgb24"], default="jpeg")
         p.add_argument("--session", default="default")
         p.add_argument("--pub", default=DEFAULT_PUB_ENDPOINT, help="stream endpoint to bind")
         p.add_argument("--control", default=DEFAULT_CONTROL_ENDPOINT, help="control endpoint to bind")

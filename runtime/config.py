@@ -25,8 +25,11 @@ class RuntimeConfig:
     mic_device: str | int | None = None
     loop: bool = False
     motion_hz: float = 60.0
+    image: Path | None = None      # portrait (picture or .fca); frames are rendered when given
     fps: int = 30
-    frames: bool = False
+    frames: bool = True           # False: parameters only, even with an image (3D avatars)
+    frame_format: str = "jpeg"    # "jpeg" | "rgb24"
+    jpeg_quality: int = 85
     pub_endpoint: str = DEFAULT_PUB_ENDPOINT
     control_endpoint: str = DEFAULT_CONTROL_ENDPOINT
     keys_dir: Path | None = None

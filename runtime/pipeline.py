@@ -67,6 +67,7 @@ class Session:
         self._t0_mono = time.monotonic()
         self._pending: deque = deque()  # push sessions: frames waiting for their moment on the clock
         self.push: PushSource | None = None
+        self.frames = None  # FrameWorker when this session renders video
         self.source = None
         self.events: queue.SimpleQueue = queue.SimpleQueue()  # (name, data) to publish from the loop
         self._seen_end = 0               # mic sessions: ring end at the last check ...
@@ -89,6 +90,8 @@ class Session:
     def stop(self) -> None:
         if self.source is not None:
             self.source.stop()
+        if self.frames is not None:
+            self.frames.stop()
         self.ring.close()
 
     @property
@@ -176,7 +179,9 @@ class Session:
                 arrival = self.ring.arrival(depicted).wall_s
                 self.stats.latencies_ms.append(max(0.0, msg.stamp.t_wall_s - arrival) * 1000.0)
             except IndexError:
-                pass  # that audio already left the ring; skip the latency sample
+                arrival = msg.stamp.t_wall_s  # that audio already left the ring; no latency sample
+            if self.frames is not None:
+                self.frames.offer(f, arrival)
             self.stats.published += 1
             published += 1
         return published
@@ -199,13 +204,56 @@ class Runtime:
         capabilities = ["motion", "set_emotion", "set_gaze", "set_head", "pause"]
         if config.audio_source == "push":
             capabilities.append("push_audio")
+        if config.image is not None and config.frames:
+            import torch
+
+            # two cores: one for the render thread, the other for audio, motion and sockets
+            torch.set_num_threads(1)
+            from facecast.runtime.frames import FrameWorker
+
+            for session in self.sessions.values():
+                session.frames = FrameWorker(session.id, self._renderer(str(config.image)), self.publisher,
+                                             config.fps, config.frame_format, config.jpeg_quality)
+            capabilities += ["frames", "set_avatar"]
         self.control = ControlServer(
             config.control_endpoint, self._handlers(), capabilities=capabilities, info_extra=self._info_extra,
             keys_dir=config.keys_dir, insecure=config.insecure, curve=curve)
         self._stop = threading.Event()
         self.started_wall_s = 0.0
 
+    def _renderer(self, image_path: str):
+        """Prepare (or load the cached preparation of) a portrait and build its renderer."""
+        from facecast.runtime.avatar.render import PortraitRenderer
+        from facecast.runtime.render_cli import DEFAULT_CACHE, load_or_prepare
+
+        avatar = load_or_prepare(image_path, {}, DEFAULT_CACHE)
+        return PortraitRenderer(avatar, device=self.config.device)
+
     # -- control (runs on the control thread) --------------------------------------------------------
+
+    def _set_avatar(self, args: dict, payload: bytes) -> dict:
+        import tempfile
+
+        from facecast.runtime.avatar.landmarks import NoFaceFound
+
+        session = self._session(args)
+        if session.frames is None:
+            raise ProtocolError("unsupported", f"session {session.id!r} renders no frames (started without --image)")
+        path = args["path"]
+        try:
+            if payload:
+                with tempfile.NamedTemporaryFile(suffix=".img", delete=False) as tmp:
+                    tmp.write(payload)
+                path = tmp.name
+            elif not path:
+                raise ProtocolError("bad_args", "set_avatar: give `path` or the image bytes as the payload")
+            renderer = self._renderer(path)
+        except FileNotFoundError as exc:
+            raise ProtocolError("not_found", f"set_avatar: {exc}") from None
+        except (NoFaceFound, ValueError, OSError) as exc:
+            raise ProtocolError("bad_args", f"set_avatar: {exc}") from None
+        session.frames.set_renderer(renderer)
+        return {"session": session.id, "avatar": args["path"] or f"{len(payload)} bytes"}
 
     def _session(self, args: dict) -> Session:
         session = self.sessions.get(args["session"])
@@ -238,6 +286,8 @@ class Runtime:
         }
         if self.config.audio_source == "push":
             handlers["push_audio"] = lambda args, payload: self._session(args).push_audio(args, payload)
+        if self.config.image is not None and self.config.frames:
+            handlers["set_avatar"] = self._set_avatar
         return handlers
 
     def _sessions_info(self) -> list[dict]:
@@ -260,6 +310,8 @@ class Runtime:
         self.control.start()
         for session in self.sessions.values():
             session.start()
+            if session.frames is not None:
+                session.frames.start()
         self.started_wall_s = time.time()
         t_start = time.monotonic()
         next_report = t_start + 1.0
@@ -285,6 +337,9 @@ class Runtime:
             if cfg.status_line and sys.stderr.isatty():
                 print(file=sys.stderr)
             elapsed = time.monotonic() - t_start
+            for session in self.sessions.values():
+                if session.frames is not None:
+                    session.frames.stop()  # so the summary counts every frame that went out
             summary = self._summary(elapsed, 100.0 * (time.process_time() - cpu_start) / max(elapsed, 1e-6))
             self.close()
         return summary
@@ -298,6 +353,10 @@ class Runtime:
                     "latency_ms_p95": float(np.nanpercentile(lat, 95)),
                     "samples_lost": s.stats.samples_lost, "cpu_percent": round(cpu_percent, 1),
                     "paused": s.paused}
+            if s.frames is not None:
+                flat = np.array(s.frames.latencies_ms) if s.frames.latencies_ms else np.array([np.nan])
+                data.update(frames_published=s.frames.published, dropped_frames=s.frames.dropped,
+                            frame_latency_ms_p50=float(np.nanpercentile(flat, 50)))
             self.publisher.event(s.id, "stats", data, t_audio_s=s.cursor / SAMPLE_RATE_HZ)
             parts.append(f"{s.id}: t_audio {s.cursor / SAMPLE_RATE_HZ:6.2f} s, {s.stats.published} frames, "
                          f"latency p50 {data['latency_ms_p50']:5.1f} ms p95 {data['latency_ms_p95']:5.1f} ms")
@@ -317,6 +376,16 @@ class Runtime:
                 "lookahead_ms": round(s.stream.lookahead_s * 1000, 1),
                 "samples_lost": s.stats.samples_lost,
             }
+            if s.frames is not None:
+                w = s.frames
+                flat = np.array(w.latencies_ms) if w.latencies_ms else np.array([np.nan])
+                rms = np.array(w.render_ms) if w.render_ms else np.array([np.nan])
+                out["sessions"][s.id].update(
+                    frames=w.published, frame_fps=round(w.published / max(elapsed_s, 1e-6), 2),
+                    dropped_frames=w.dropped, frame_format=w.frame_format,
+                    frame_latency_ms_p50=round(float(np.nanpercentile(flat, 50)), 2),
+                    frame_latency_ms_p95=round(float(np.nanpercentile(flat, 95)), 2),
+                    render_ms_p50=round(float(np.nanpercentile(rms, 50)), 2))
         return out
 
     def close(self) -> None:

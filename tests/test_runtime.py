@@ -175,3 +175,47 @@ def test_a_vanished_microphone_keeps_idle_motion_going_and_is_reported():
     assert t[-1] > 2.0, "the stream follows real time after the device returns"
     events = [m for m in got if isinstance(m, EventMessage) and m.name == "audio_source"]
     assert events and events[0].data["state"] == "lost"
+
+
+def test_frames_are_rendered_on_the_audio_clock_and_the_avatar_can_be_swapped(tmp_path):
+    import io
+
+    from PIL import Image
+
+    from facecast.bridge import FrameMessage
+    from facecast.runtime.config import SAMPLE_PORTRAIT
+
+    runtime, thread, sub, summary = _start(image=SAMPLE_PORTRAIT, fps=15, duration_s=4.0)
+    frames_sub = Subscriber(runtime.publisher.endpoint, kinds=("frame",))
+    blank = tmp_path / "blank.png"
+    Image.new("RGB", (320, 240), (120, 160, 200)).save(blank)
+    frames = []
+    with ControlClient(runtime.control.endpoint, timeout_s=20) as ctl:
+        assert {"frames", "set_avatar"} <= set(ctl.info()["capabilities"])
+        deadline = time.monotonic() + 1.5
+        while time.monotonic() < deadline:
+            msg = frames_sub.recv(timeout_s=0.1)
+            if isinstance(msg, FrameMessage):
+                frames.append(msg)
+        with pytest.raises(ControlError) as err:
+            ctl.request("set_avatar", path=str(blank))
+        assert err.value.code == "bad_args" and "no face" in err.value.message
+        assert ctl.request("set_avatar", path=str(SAMPLE_PORTRAIT))["session"] == "default"
+        while thread.is_alive():
+            msg = frames_sub.recv(timeout_s=0.1)
+            if isinstance(msg, FrameMessage):
+                frames.append(msg)
+    thread.join(timeout=5)
+    frames_sub.close()
+    sub.close()
+    assert len(frames) >= 20, len(frames)
+    first = frames[0]
+    assert (first.fmt, first.width, first.height) == ("jpeg", 512, 512)
+    assert Image.open(io.BytesIO(bytes(first.data))).size == (512, 512)
+    t = np.array([m.stamp.t_audio_s for m in frames])
+    # each frame shows a motion frame (1/60 s grid), at most one per 1/15 s of audio, in order
+    assert np.allclose(t * 60, np.round(t * 60), atol=1e-3)
+    assert np.all(np.diff(t) >= 1 / 15 - 1e-6)
+    s = summary["sessions"]["default"]
+    assert s["frames"] >= len(frames) and s["frame_format"] == "jpeg"
+    assert s["frames"] + s["dropped_frames"] >= int(15 * s["t_audio_s"]) - 2, "every frame time is rendered or counted"
