@@ -38,7 +38,7 @@ def describe(msg: P.StreamMessage) -> str:
         pitch, yaw, roll = (float(x) for x in msg.head[:3])
         viseme = VISEME_NAMES[int(np.argmax(msg.visemes))]
         return (f"t_audio={msg.stamp.t_audio_s:7.2f}s speaking={'yes' if msg.speaking else 'no '} viseme={viseme:<3} "
-                f"head p/y/r={pitch:+5.1f}/{yaw:+5.1f}/{roll:+5.1f}deg {shapes}")
+                f"head p/y/r={pitch:+.1f}/{yaw:+.1f}/{roll:+.1f}deg {shapes}")
     if isinstance(msg, P.FrameMessage):
         return f"t_audio={msg.stamp.t_audio_s:7.2f}s {msg.fmt} {msg.width}x{msg.height} {len(msg.data)} bytes"
     items = ", ".join(f"{k}={v}" for k, v in list(msg.data.items())[:6])
