@@ -17,13 +17,13 @@ excluded. Figures are as good as the machine is quiet: `machine.loadavg` is reco
 from __future__ import annotations
 
 import multiprocessing as mp
-import os
-import platform
 import socket
 import threading
 import time
 
 import numpy as np
+
+from facecast.runtime.bench import machine_info
 
 MOTION_RATE_HZ = 60.0
 WARMUP_S = 0.5
@@ -138,8 +138,7 @@ def bench_adapters(duration_s: float = 5.0) -> dict:
     ready, out, done = ctx.Queue(), ctx.Queue(), ctx.Event()
     world = ctx.Process(target=_world_main, args=(duration_s, ready, done, out), daemon=True)
     result: dict = {
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "cpus": os.cpu_count(), "loadavg": [round(x, 2) for x in os.getloadavg()]},
+        "machine": machine_info(),
         "motion_rate_hz": MOTION_RATE_HZ, "duration_s": duration_s,
         "measures": "per frame: time.time() after the send call returned - Subscriber recv_wall_s",
     }

@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import io
 import multiprocessing as mp
-import os
-import platform
 import shutil
 import sys
 import tempfile
@@ -34,6 +32,7 @@ import zmq
 
 from facecast.bridge import protocol as P
 from facecast.bridge.pubsub import Publisher, Subscriber
+from facecast.runtime.bench import machine_info  # noqa: F401  (e2e, motion and soak import it from here)
 
 SESSION = "bench"
 PARAMS_RATE_HZ = 60
@@ -296,21 +295,6 @@ def bench_frames(transport: str, duration_s: float, tmpdir: str, payload) -> dic
     }
 
 
-def machine_info() -> dict:
-    try:
-        load = [round(x, 2) for x in os.getloadavg()]
-    except OSError:  # not on Windows
-        load = None
-    return {
-        "cpu_count": os.cpu_count(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "pyzmq": zmq.__version__,
-        "libzmq": zmq.zmq_version(),
-        "numpy": np.__version__,
-        "loadavg": load,
-    }
 
 
 def bench_bridge(duration_s: float = 5.0, transports=("tcp", "ipc")) -> dict:

@@ -12,12 +12,12 @@ Figures are as good as the machine is quiet: `machine.loadavg` is recorded.
 
 from __future__ import annotations
 
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
+
+from facecast.runtime.bench import machine_info
 
 WARMUP_FRAMES = 10
 PORTRAIT = Path(__file__).resolve().parent.parent / "assets" / "portrait.png"
@@ -84,6 +84,5 @@ def bench_render(duration_s: float = 5.0, size: int = 512, device: str = "auto",
         "target": {"fps": 60, "ms_per_frame": 16.7},
         "prepare_s": round(prepare_s, 3),
         "renderer_init_s": round(init_s, 3),
-        "machine": {"cpus": os.cpu_count(), "loadavg": [round(x, 2) for x in os.getloadavg()],
-                    "python": platform.python_version(), "torch": torch.__version__},
+        "machine": {**machine_info(), "torch": torch.__version__},
     }
