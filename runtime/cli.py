@@ -244,6 +244,14 @@ def cmd_bench(args) -> int:
         from facecast.runtime.bench.adapters import bench_adapters
 
         result = bench_adapters(duration_s=args.duration)
+    elif args.what == "e2e":
+        from facecast.runtime.bench.e2e import bench_e2e
+
+        result = bench_e2e(duration_s=min(max(args.duration, 20.0), 25.0))
+    elif args.what == "soak":
+        from facecast.runtime.bench.soak import bench_soak
+
+        result = bench_soak(minutes=args.minutes)
     else:  # argparse restricts choices; this guards future additions
         raise SystemExit(f"unknown benchmark {args.what!r}")
     print(json.dumps(result, indent=2 if not args.json else None, default=str))
@@ -323,9 +331,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_eval)
 
     p = sub.add_parser("bench", help="measure; prints JSON")
-    p.add_argument("what", choices=["bridge", "motion", "render", "adapters"])
+    p.add_argument("what", choices=["bridge", "motion", "render", "adapters", "e2e", "soak"])
     p.add_argument("--json", action="store_true", help="compact JSON on one line")
     p.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
+    p.add_argument("--minutes", type=float, default=10.0, help="soak: how long to run")
     p.set_defaults(func=cmd_bench)
 
     from facecast.runtime.cli_adapters import add_parsers as add_adapter_parsers

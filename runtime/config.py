@@ -39,3 +39,38 @@ class RuntimeConfig:
     seed: int = 0
     duration_s: float | None = None
     status_line: bool = True
+
+
+class DeviceUnavailable(ValueError):
+    """--device cuda on a machine (or an install) without CUDA; the message says what is missing and the fix."""
+
+
+def resolve_device(device: str, need_onnx: bool = True, need_torch: bool = False) -> str:
+    """"auto" | "cpu" | "cuda" -> "cpu" or "cuda", one device for onnxruntime (lip model) and torch (renderer).
+
+    "auto" picks CUDA only when every library that will run has it, so the two never sit on different
+    devices. "cuda" raises DeviceUnavailable (a ValueError: the CLI prints it on one line and exits 2)
+    when a library that will run lacks it; the libraries themselves would fail later and less clearly
+    (onnxruntime at session start, torch at the first frame).
+    """
+    if device not in ("auto", "cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu' or 'cuda', got {device!r}")
+    if device == "cpu":
+        return "cpu"
+    missing = []
+    if need_onnx:
+        import onnxruntime
+
+        if "CUDAExecutionProvider" not in onnxruntime.get_available_providers():
+            missing.append(f"onnxruntime {onnxruntime.__version__} has no CUDAExecutionProvider "
+                           f"(install onnxruntime-gpu)")
+    if need_torch:
+        import torch
+
+        if not torch.cuda.is_available():
+            missing.append(f"torch {torch.__version__} sees no CUDA GPU")
+    if not missing:
+        return "cuda"
+    if device == "auto":
+        return "cpu"
+    raise DeviceUnavailable(f"--device cuda: {'; '.join(missing)}; use --device cpu or --device auto")

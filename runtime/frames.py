@@ -112,4 +112,5 @@ class FrameWorker:
         with self._cond:
             self._stop = True
             self._cond.notify_all()
-        self._thread.join(timeout=2)
+        if self._thread.ident is not None:  # a session removed before it ever started
+            self._thread.join(timeout=2)
