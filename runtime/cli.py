@@ -116,14 +116,14 @@ def _print_summary(summary: dict, received: dict | None = None) -> None:
                   f"{s['frame_latency_ms_p50']:.1f} ms, p95 {s['frame_latency_ms_p95']:.1f} ms; "
                   f"render + encode p50 {s['render_ms_p50']:.1f} ms")
     if received is not None:
-        print(f"local subscriber received {received['count']} motion messages; transport latency p50 "
-              f"{received['p50_ms']:.2f} ms, p99 {received['p99_ms']:.2f} ms")
+        print(f"a local subscriber received {received['count']} motion messages and {received['frames']} frames; "
+              f"motion transport latency p50 {received['p50_ms']:.2f} ms, p99 {received['p99_ms']:.2f} ms")
     print(f"runtime CPU use: {summary['cpu_percent']:.0f}% of one core")
 
 
-def _run_runtime(args, watch: bool) -> int:
-    import threading
-
+def _run_runtime(args, watch: bool) -> tuple[int, dict | None]:
+    """Run the runtime from CLI options; returns (exit status, summary). With `watch`, an in-process
+    subscriber proves the stream is on the wire and measures the transport."""
     import numpy as np
 
     from facecast.bridge.security import InsecureBindError
@@ -133,16 +133,18 @@ def _run_runtime(args, watch: bool) -> int:
         runtime = Runtime(_config_from_args(args))
     except (InsecureBindError, FileNotFoundError, ValueError, OSError) as exc:
         print(f"facecast: {exc}", file=sys.stderr)
-        return 2
+        return 2, None
     print(f"publishing on {runtime.publisher.endpoint}, control on {runtime.control.endpoint}; "
           f"watch with `facecast listen {runtime.publisher.endpoint}`", flush=True)
-    received = None
-    if watch:  # an in-process subscriber proves the stream is on the wire and measures the transport
-        from facecast.bridge import MotionMessage, Subscriber
+    if watch:
+        from facecast.bridge import Subscriber
 
         latencies: list[float] = []
-        sub = Subscriber(runtime.publisher.endpoint, kinds=("motion",), keys_dir=args.keys, param_queue=10_000)
-        sub.start(on_motion=lambda m: latencies.append((m.stamp.recv_wall_s - m.stamp.t_wall_s) * 1000))
+        frames_seen = [0]
+        sub = Subscriber(runtime.publisher.endpoint, kinds=("motion", "frame"), keys_dir=args.keys,
+                         param_queue=10_000)
+        sub.start(on_motion=lambda m: latencies.append((m.stamp.recv_wall_s - m.stamp.t_wall_s) * 1000),
+                  on_frame=lambda f: frames_seen.__setitem__(0, frames_seen[0] + 1))
     summary = runtime.run()
     if watch:
         import time
@@ -150,33 +152,45 @@ def _run_runtime(args, watch: bool) -> int:
         time.sleep(0.2)  # let the last messages arrive
         sub.close()
         lat = np.array(latencies or [np.nan])
-        received = {"count": len(latencies), "p50_ms": float(np.percentile(lat, 50)),
-                    "p99_ms": float(np.percentile(lat, 99))}
-        summary["received"] = received
+        summary["received"] = {"count": len(latencies), "frames": frames_seen[0],
+                               "p50_ms": float(np.percentile(lat, 50)), "p99_ms": float(np.percentile(lat, 99))}
+    return 0, summary
+
+
+def _report_summary(args, summary: dict) -> None:
     if args.json:
         print(json.dumps(summary))
     else:
-        _print_summary(summary, received)
-    return 0
+        _print_summary(summary, summary.get("received"))
 
 
 def cmd_run(args) -> int:
-    return _run_runtime(args, watch=False)
+    status, summary = _run_runtime(args, watch=False)
+    if summary is not None:
+        _report_summary(args, summary)
+    return status
 
 
 def cmd_demo(args) -> int:
-    from facecast.runtime.config import SAMPLE_SPEECH
+    """The main job on the bundled sample: stream motion and frames live, write an MP4, summarise."""
+    from facecast.runtime.config import SAMPLE_PORTRAIT, SAMPLE_SPEECH
 
-    print(f"facecast demo: streaming {SAMPLE_SPEECH.name} as live motion parameters (real-time pace)")
-    status = _run_runtime(args, watch=True)
-    if status or args.no_video:
+    if not args.image and not args.no_frames:
+        args.image = str(SAMPLE_PORTRAIT)
+    what = "motion and 512x512 frames" if args.image and not args.no_frames else "motion parameters"
+    print(f"facecast demo: streaming {SAMPLE_SPEECH.name} as live {what} (real-time pace)")
+    status, summary = _run_runtime(args, watch=True)
+    if status:
         return status
-    from facecast.runtime.config import SAMPLE_PORTRAIT
-
-    out = Path(args.out_dir)
-    print(f"\nrendering {SAMPLE_PORTRAIT.name} talking to {SAMPLE_SPEECH.name} -> {out}/demo.mp4")
-    return main(["render", "--image", str(SAMPLE_PORTRAIT), "--audio", str(SAMPLE_SPEECH),
-                 "--out", str(out / "demo.mp4"), "--sheet", str(out / "demo_sheet.png")])
+    if not args.no_video:
+        out = Path(args.out_dir)
+        portrait = args.image or str(SAMPLE_PORTRAIT)
+        print(f"\nrendering {Path(portrait).name} talking to {SAMPLE_SPEECH.name} -> {out}/demo.mp4", flush=True)
+        status = main(["render", "--image", portrait, "--audio", str(SAMPLE_SPEECH),
+                       "--out", str(out / "demo.mp4"), "--sheet", str(out / "demo_sheet.png")])
+    print("\nlive run:")
+    _report_summary(args, summary)
+    return status
 
 
 def cmd_bake(args) -> int:

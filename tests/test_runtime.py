@@ -219,3 +219,16 @@ def test_frames_are_rendered_on_the_audio_clock_and_the_avatar_can_be_swapped(tm
     s = summary["sessions"]["default"]
     assert s["frames"] >= len(frames) and s["frame_format"] == "jpeg"
     assert s["frames"] + s["dropped_frames"] >= int(15 * s["t_audio_s"]) - 2, "every frame time is rendered or counted"
+
+
+def test_demo_streams_motion_and_frames_and_ends_with_a_summary():
+    proc = subprocess.run([sys.executable, "-m", "facecast.runtime", "demo", "--no-video", "--duration", "3",
+                           "--pub", "tcp://127.0.0.1:0", "--control", "tcp://127.0.0.1:0", "--json"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert lines[-2] == "live run:"
+    summary = json.loads(lines[-1])
+    s = summary["sessions"]["default"]
+    assert s["motion_frames"] > 100 and s["frames"] > 50
+    assert summary["received"]["count"] > 100 and summary["received"]["frames"] > 50
