@@ -128,7 +128,11 @@ namespace Facecast.Tests
                     b = StartRuntime(facecast, "--listen", pub, control, 25);
                     // Either path counts: silence longer than ReconnectAfterS reopens the sockets; a runtime back sooner
                     // shows as seq going back, which re-asks `info`. Both must end connected to the new runtime.
-                    Assert.True(sc.WaitFor(() => sc.Client.Status == FacecastStatus.Connected && HasCapability(sc.Client, "push_audio"), 25),
+                    // every runtime announces push_audio (create_session makes push sessions), so the restart itself
+                    // must have been seen before the connection counts as the new runtime's
+                    Assert.True(sc.WaitFor(() => sc.Client.Connection != null
+                        && sc.Client.Connection.Reconnects + sc.Client.Connection.Restarts >= 1
+                        && sc.Client.Status == FacecastStatus.Connected && HasCapability(sc.Client, "push_audio"), 25),
                         "reconnected: " + sc.Client.Status + " " + sc.Client.StatusMessage);
                     Console.WriteLine("     reconnects " + sc.Client.Connection.Reconnects + ", restarts seen " + sc.Client.Connection.Restarts);
                     Assert.True(sc.Client.Connection.Reconnects + sc.Client.Connection.Restarts >= 1, "restart noticed");
