@@ -9,6 +9,8 @@ per line on stdin and answers `ok <command>` on stdout:
     garbage           send a burst of malformed frames to SESSION, once
     stop              stop publishing (the stream "stops")
     restart           close the socket, bind the same endpoint again, seq starts from 0
+    live              close the socket; the real runtime (`facecast run --image`: the bundled portrait
+                      talking to the bundled speech, JPEG frames at 30 fps) binds the same endpoint
     quit
 
     python publisher.py SESSION VECTORS_DIR
@@ -96,14 +98,28 @@ class Driver:
         self.mode: tuple | None = None
         self.lock = threading.Lock()
         self.t_audio_s = 0.0
+        self.runtime = None
         threading.Thread(target=self.loop, daemon=True).start()
+
+    def go_live(self) -> None:
+        """Hand the endpoint to a real runtime rendering the bundled portrait."""
+        from facecast.runtime.config import SAMPLE_PORTRAIT, RuntimeConfig
+        from facecast.runtime.pipeline import Runtime
+
+        self.mode = None
+        self.pub.close()
+        time.sleep(0.2)
+        cfg = RuntimeConfig(session=self.session, image=SAMPLE_PORTRAIT, lips="energy", loop=True,
+                            pub_endpoint=self.endpoint, control_endpoint="tcp://127.0.0.1:0", status_line=False)
+        self.runtime = Runtime(cfg)
+        threading.Thread(target=self.runtime.run, daemon=True).start()
 
     def loop(self) -> None:
         next_t = time.monotonic()
         while True:
             with self.lock:
                 mode = self.mode
-                if mode is not None:
+                if mode is not None and self.runtime is None:
                     kind, fmt, k = mode
                     session = self.session + "0" if kind == "other" else self.session
                     if fmt == "jpeg":
@@ -129,6 +145,8 @@ class Driver:
                         self.pub.send(parts)
             elif words[0] == "stop":
                 self.mode = None
+            elif words[0] == "live":
+                self.go_live()
             elif words[0] == "restart":
                 self.pub.close()
                 time.sleep(0.2)
@@ -150,7 +168,11 @@ def main() -> int:
             break
         driver.command(words)
         print(f"ok {words[0]}", flush=True)
-    driver.pub.close()
+    if driver.runtime is not None:
+        driver.runtime.stop()
+        time.sleep(0.5)
+    else:
+        driver.pub.close()
     return 0
 
 

@@ -332,7 +332,25 @@ static void run(obs_source_t *src)
 	d = wait_for(0, 0, black_want, 0, 0, 4000);
 	CHECK(d == 0, "on stop, 'transparent' clears the picture (max difference from black %d)", d);
 
-	/* 9. an endpoint nobody binds: OBS keeps rendering, the source waits */
+	/* 9. the real runtime (`facecast run --image`, JPEG frames of the rendered portrait) on the same endpoint */
+	struct stats live_before = get_stats(src);
+	pub_cmd("live");
+	s = live_before;
+	for (int t = 0; t < 20000 && s.shown < live_before.shown + 60; t += 100) {
+		os_sleep_ms(100);
+		s = get_stats(src);
+	}
+	CHECK(s.shown >= live_before.shown + 60, "frames of the live runtime shown (%lld in up to 20 s)",
+	      s.shown - live_before.shown);
+	CHECK(strstr(s.status, "Receiving 512x512 jpeg") != NULL, "status shows the runtime's frames: '%.60s'", s.status);
+	CHECK(s.malformed == live_before.malformed && s.bad_pixels == live_before.bad_pixels,
+	      "no live frame dropped as malformed (%lld) or undecodable (%lld)", s.malformed - live_before.malformed,
+	      s.bad_pixels - live_before.bad_pixels);
+	snapshot(c);
+	d = max_diff(c, PAT_W, PAT_H, black_want, 0);
+	CHECK(d > 60, "the rendered portrait is on the canvas (brightest channel %d above black)", d);
+
+	/* 10. an endpoint nobody binds: OBS keeps rendering, the source waits */
 	settings = obs_source_get_settings(src);
 	obs_data_set_string(settings, "endpoint", "tcp://127.0.0.1:9");
 	obs_source_update(src, settings);
