@@ -42,7 +42,7 @@ def _pct(x, q) -> float:
     return round(float(np.percentile(np.asarray(x, np.float64), q)), 2) if len(x) else float("nan")
 
 
-def _subscriber_main(endpoint: str, ready, done, out) -> None:
+def subscriber_main(endpoint: str, ready, done, out) -> None:
     """Separate process: (kind, session, t_audio_s, t_wall_s, recv_wall_s) of every motion and frame message."""
     try:
         from facecast.bridge.pubsub import Subscriber
@@ -98,7 +98,7 @@ def bench_latency(audio: np.ndarray, tmp: Path) -> dict:
     ctx = mp.get_context("spawn")
     ready, done = ctx.Event(), ctx.Event()
     recv_end, send_end = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_subscriber_main, args=(runtime.publisher.endpoint, ready, done, send_end))
+    proc = ctx.Process(target=subscriber_main, args=(runtime.publisher.endpoint, ready, done, send_end))
     proc.start()
     try:
         deadline = time.monotonic() + _HANDSHAKE_TIMEOUT_S

@@ -27,7 +27,6 @@ from __future__ import annotations
 import multiprocessing as mp
 import tempfile
 import time
-import traceback
 from pathlib import Path
 
 import numpy as np
@@ -124,35 +123,11 @@ def bench_compute(audio: np.ndarray, warmup_chunks: int = 100) -> dict:
 
 
 # --- end-to-end ------------------------------------------------------------------------------------------
-def _subscriber_main(endpoint: str, ready, done, out) -> None:
-    """Separate process: record (t_audio_s, t_wall_s, recv_wall_s) of every motion message until `done`."""
-    try:
-        from facecast.bridge.pubsub import Subscriber
-
-        sub = Subscriber(endpoint, param_queue=100000, rcvhwm=100000)
-        rec = []
-        while True:
-            msg = sub.recv(timeout_s=0.05)
-            if msg is None:
-                if done.is_set():
-                    break
-                continue
-            if type(msg).__name__ == "EventMessage":
-                ready.set()
-                continue
-            if type(msg).__name__ == "MotionMessage":
-                rec.append((msg.stamp.t_audio_s, msg.stamp.t_wall_s, msg.stamp.recv_wall_s))
-        sub.close()
-        out.send({"records": rec, "stats": {k: v for k, v in vars(sub.stats).items()
-                                            if isinstance(v, (int, float))}})
-    except BaseException:
-        out.send({"error": traceback.format_exc()})
-
-
 def bench_latency(audio: np.ndarray) -> dict:
     """Run the live Runtime on `audio` from a file at real-time pace; per-frame latency (module docstring)."""
     import soundfile as sf
 
+    from facecast.runtime.bench.e2e import subscriber_main
     from facecast.runtime.config import RuntimeConfig
     from facecast.runtime.pipeline import Runtime
 
@@ -167,7 +142,8 @@ def bench_latency(audio: np.ndarray) -> dict:
         ctx = mp.get_context("spawn")
         ready, done = ctx.Event(), ctx.Event()
         recv_end, send_end = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_subscriber_main, args=(runtime.publisher.endpoint, ready, done, send_end))
+        # the e2e benchmark's recorder: (kind, session, t_audio_s, t_wall_s, recv_wall_s) per message
+        proc = ctx.Process(target=subscriber_main, args=(runtime.publisher.endpoint, ready, done, send_end))
         proc.start()
         try:
             deadline = time.monotonic() + _HANDSHAKE_TIMEOUT_S
@@ -187,7 +163,9 @@ def bench_latency(audio: np.ndarray) -> dict:
         raise RuntimeError(f"subscriber failed: {result['error']}")
     e2e, transport = [], []
     ring = session.ring
-    for t_audio_s, t_wall_s, recv_wall_s in result["records"]:
+    for kind, _session, t_audio_s, t_wall_s, recv_wall_s in result["records"]:
+        if kind != "M":
+            continue
         transport.append((recv_wall_s - t_wall_s) * 1000)
         depicted = int(round(t_audio_s * SAMPLE_RATE_HZ)) - 1
         try:
