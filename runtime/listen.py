@@ -41,7 +41,15 @@ def describe(msg: P.StreamMessage) -> str:
                 f"head p/y/r={pitch:+.1f}/{yaw:+.1f}/{roll:+.1f}deg {shapes}")
     if isinstance(msg, P.FrameMessage):
         return f"t_audio={msg.stamp.t_audio_s:7.2f}s {msg.fmt} {msg.width}x{msg.height} {len(msg.data)} bytes"
-    items = ", ".join(f"{k}={v}" for k, v in list(msg.data.items())[:6])
+    d = msg.data
+    if msg.name == "stats":  # the runtime's once-a-second health report
+        line = (f"stats: motion {d.get('motion_fps', '?')}/s, audio->publish p50 {d.get('latency_ms_p50', float('nan')):.1f} ms"
+                f" p95 {d.get('latency_ms_p95', float('nan')):.1f} ms, cpu {d.get('cpu_percent', '?')}%")
+        if "fps" in d:
+            line += (f"; frames {d['fps']}/s, {d.get('dropped_frames', 0)} dropped, "
+                     f"audio->frame p50 {d.get('frame_latency_ms_p50', float('nan')):.1f} ms")
+        return line
+    items = ", ".join(f"{k}={v}" for k, v in list(d.items())[:6])
     return f"{msg.name}: {items}"
 
 

@@ -54,6 +54,7 @@ class Runtime:
             config.control_endpoint, self._handlers(), capabilities=capabilities, info_extra=self._info_extra,
             keys_dir=config.keys_dir, insecure=config.insecure, curve=curve)
         self._stop = threading.Event()
+        self._last_counts: dict[str, tuple[int, int]] = {}  # session -> (motion, frames) at the last report
         self.started_wall_s = 0.0
 
     @staticmethod
@@ -261,7 +262,8 @@ class Runtime:
                 now = time.monotonic()
                 if now >= next_report:
                     cpu = time.process_time()
-                    self._report(cpu_percent=100.0 * (cpu - cpu_last) / max(now - wall_last, 1e-6))
+                    self._report(cpu_percent=100.0 * (cpu - cpu_last) / max(now - wall_last, 1e-6),
+                                 interval_s=max(now - wall_last, 1e-6))
                     cpu_last, wall_last, next_report = cpu, now, now + 1.0
                 if cfg.duration_s is not None and now - t_start >= cfg.duration_s:
                     break
@@ -284,18 +286,24 @@ class Runtime:
             self.close()
         return summary
 
-    def _report(self, cpu_percent: float) -> None:
+    def _report(self, cpu_percent: float, interval_s: float = 1.0) -> None:
         parts = []
+        last, self._last_counts = self._last_counts, {}
         for s in list(self.sessions.values()):
             lat = np.array(s.stats.latencies_ms) if s.stats.latencies_ms else np.array([np.nan])
+            frames_out = s.frames.published if s.frames is not None else 0
+            prev_motion, prev_frames = last.get(s.id, (0, 0))
+            self._last_counts[s.id] = (s.stats.published, frames_out)
             data = {"motion_hz": self.config.motion_hz, "published": s.stats.published,
+                    "motion_fps": round((s.stats.published - prev_motion) / interval_s, 1),
                     "latency_ms_p50": float(np.percentile(lat, 50)),
                     "latency_ms_p95": float(np.percentile(lat, 95)),
                     "samples_lost": s.stats.samples_lost, "cpu_percent": round(cpu_percent, 1),
                     "paused": s.paused}
             if s.frames is not None:
                 flat = np.array(s.frames.latencies_ms) if s.frames.latencies_ms else np.array([np.nan])
-                data.update(frames_published=s.frames.published, dropped_frames=s.frames.dropped,
+                data.update(fps=round((frames_out - prev_frames) / interval_s, 1),
+                            frames_published=s.frames.published, dropped_frames=s.frames.dropped,
                             frame_latency_ms_p50=float(np.percentile(flat, 50)))
             self.publisher.event(s.id, "stats", data, t_audio_s=s.cursor / SAMPLE_RATE_HZ)
             parts.append(f"{s.id}: t_audio {s.cursor / SAMPLE_RATE_HZ:6.2f} s, {s.stats.published} frames, "
