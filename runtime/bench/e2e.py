@@ -66,6 +66,33 @@ def subscriber_main(endpoint: str, ready, done, out) -> None:
         out.send({"error": traceback.format_exc()})
 
 
+def run_recorded(runtime, session_id: str) -> tuple[dict, dict]:
+    """Run `runtime` to its end while a subscriber in its own process records every motion and frame
+    message (subscriber_main). Returns (the runtime's summary, {"records": [...], "stats": {...}})."""
+    ctx = mp.get_context("spawn")
+    ready, done = ctx.Event(), ctx.Event()
+    recv_end, send_end = ctx.Pipe(duplex=False)
+    proc = ctx.Process(target=subscriber_main, args=(runtime.publisher.endpoint, ready, done, send_end))
+    proc.start()
+    try:
+        deadline = time.monotonic() + _HANDSHAKE_TIMEOUT_S
+        while not ready.wait(0.005):  # handshake, not a sleep: the subscriber has seen a message
+            runtime.publisher.event(session_id, "hello", {})
+            if time.monotonic() > deadline:
+                raise TimeoutError("subscriber process did not connect within 30 s")
+        summary = runtime.run()
+        done.set()
+        result = recv_end.recv() if recv_end.poll(_HANDSHAKE_TIMEOUT_S) else {"error": "no subscriber result"}
+    finally:
+        done.set()
+        proc.join(10)
+        if proc.is_alive():
+            proc.terminate()
+    if "error" in result:
+        raise RuntimeError(f"subscriber failed: {result['error']}")
+    return summary, result
+
+
 def _config(path: Path, image, **kw):
     from facecast.runtime.config import RuntimeConfig
 
@@ -95,27 +122,7 @@ def bench_latency(audio: np.ndarray, tmp: Path) -> dict:
     sf.write(str(path), audio, SAMPLE_RATE_HZ, subtype="FLOAT")
     runtime = Runtime(_config(path, SAMPLE_PORTRAIT))
     session = runtime.sessions["default"]
-    ctx = mp.get_context("spawn")
-    ready, done = ctx.Event(), ctx.Event()
-    recv_end, send_end = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=subscriber_main, args=(runtime.publisher.endpoint, ready, done, send_end))
-    proc.start()
-    try:
-        deadline = time.monotonic() + _HANDSHAKE_TIMEOUT_S
-        while not ready.wait(0.005):  # handshake, not a sleep: the subscriber has seen a message
-            runtime.publisher.event("default", "hello", {})
-            if time.monotonic() > deadline:
-                raise TimeoutError("subscriber process did not connect within 30 s")
-        summary = runtime.run()
-        done.set()
-        result = recv_end.recv() if recv_end.poll(_HANDSHAKE_TIMEOUT_S) else {"error": "no subscriber result"}
-    finally:
-        done.set()
-        proc.join(10)
-        if proc.is_alive():
-            proc.terminate()
-    if "error" in result:
-        raise RuntimeError(f"subscriber failed: {result['error']}")
+    summary, result = run_recorded(runtime, "default")
     lat = {"M": [], "F": []}
     transport = {"M": [], "F": []}
     for kind, _sid, t_audio_s, t_wall_s, recv_wall_s in result["records"]:

@@ -24,7 +24,6 @@ Figures are as good as the machine is quiet (`machine.loadavg`).
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import tempfile
 import time
 from pathlib import Path
@@ -34,7 +33,6 @@ import numpy as np
 SAMPLE_RATE_HZ = 16000
 CHUNK = 160  # 10 ms
 TARGET_COMPUTE_MS = 2.0
-_HANDSHAKE_TIMEOUT_S = 30.0
 
 
 def _speech_clip(duration_s: float) -> np.ndarray:
@@ -127,7 +125,7 @@ def bench_latency(audio: np.ndarray) -> dict:
     """Run the live Runtime on `audio` from a file at real-time pace; per-frame latency (module docstring)."""
     import soundfile as sf
 
-    from facecast.runtime.bench.e2e import subscriber_main
+    from facecast.runtime.bench.e2e import run_recorded
     from facecast.runtime.config import RuntimeConfig
     from facecast.runtime.pipeline import Runtime
 
@@ -139,28 +137,7 @@ def bench_latency(audio: np.ndarray) -> dict:
                             status_line=False)
         runtime = Runtime(cfg)
         session = runtime.sessions[cfg.session]
-        ctx = mp.get_context("spawn")
-        ready, done = ctx.Event(), ctx.Event()
-        recv_end, send_end = ctx.Pipe(duplex=False)
-        # the e2e benchmark's recorder: (kind, session, t_audio_s, t_wall_s, recv_wall_s) per message
-        proc = ctx.Process(target=subscriber_main, args=(runtime.publisher.endpoint, ready, done, send_end))
-        proc.start()
-        try:
-            deadline = time.monotonic() + _HANDSHAKE_TIMEOUT_S
-            while not ready.wait(0.005):  # handshake, not a sleep: the subscriber has seen a message
-                runtime.publisher.event(cfg.session, "hello", {})
-                if time.monotonic() > deadline:
-                    raise TimeoutError("subscriber process did not connect within 30 s")
-            summary = runtime.run()
-            done.set()
-            result = recv_end.recv() if recv_end.poll(_HANDSHAKE_TIMEOUT_S) else {"error": "no subscriber result"}
-        finally:
-            done.set()
-            proc.join(10)
-            if proc.is_alive():
-                proc.terminate()
-    if "error" in result:
-        raise RuntimeError(f"subscriber failed: {result['error']}")
+        summary, result = run_recorded(runtime, cfg.session)  # records (kind, session, t_audio, t_wall, recv)
     e2e, transport = [], []
     ring = session.ring
     for kind, _session, t_audio_s, t_wall_s, recv_wall_s in result["records"]:
