@@ -223,9 +223,12 @@ def cmd_eval(args) -> int:
         result[condition] = {name: evaluate(model, utterances) for name, model in models.items()}
     from facecast.runtime.motion.eval_motion import compare, format_table, motion_utterances
 
+    from facecast.runtime.motion.realspeech import librivox_utterances
+
     # the blendshape output as a consumer sees it: lip aperture judged against the phone timings
-    motion = {"clean": compare(motion_utterances(args.n, False)),
-              "augmented": compare(motion_utterances(args.n, True))}
+    motion = {"clean": compare(motion_utterances(args.n, False), args.model),
+              "augmented": compare(motion_utterances(args.n, True), args.model),
+              "real": compare(librivox_utterances(), args.model)}
     result["aperture"] = motion
     if args.json:
         print(json.dumps(result, default=float))

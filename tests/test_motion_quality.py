@@ -52,6 +52,45 @@ def test_lag_sign_convention():
     assert em._best_lag_ms([(shifted, ref)]) == pytest.approx(50.0, abs=3.0)
 
 
+def test_librivox_alignment_tiles_the_audio_with_known_phones():
+    from facecast.runtime.motion import speechdata as sd
+    from facecast.runtime.motion.realspeech import librivox_utterances
+
+    utts = librivox_utterances()
+    assert len(utts) == 5
+    for utt in utts:
+        phones = utt.speech.phones
+        assert phones[0][0] == 0.0 and phones[-1][1] == pytest.approx(len(utt.audio) / 16000)
+        assert all(abs(a[1] - b[0]) < 1e-6 and a[1] > a[0] for a, b in zip(phones, phones[1:]))
+        for _, _, name in phones:
+            sd.phone_visemes(name, strict=True)  # every ARPAbet phone has a viseme
+    # "and mister john": the M of "mister" closes the lips at 0.37-0.41 s (pocketsphinx alignment)
+    first = utts[0].speech.phones
+    assert any(name == "m" and start == pytest.approx(0.37) for start, _, name in first)
+
+
+def test_alignment_gaps_become_pauses():
+    from facecast.runtime.motion.realspeech import alignment_phones
+
+    aligned = {"w": [{"t": "hi", "w": [{"b": 0.1, "d": 0.05, "t": "HH"}, {"b": 0.15, "d": 0.1, "t": "AY1"}]}]}
+    assert alignment_phones(aligned, 0.5) == [(0.0, 0.1, "_"), (0.1, pytest.approx(0.15), "h"),
+                                              (pytest.approx(0.15), 0.25, "aɪ"), (0.25, 0.5, "_")]
+    with pytest.raises(ValueError, match="unknown phone"):
+        alignment_phones({"w": [{"w": [{"b": 0, "d": 0.1, "t": "QQ"}]}]}, 0.2)
+
+
+def test_model_beats_baseline_on_real_speech(lips):
+    from facecast.runtime.motion.realspeech import librivox_utterances
+
+    utts = librivox_utterances()
+    model, base = em.evaluate_motion(lips, utts), em.evaluate_motion(EnergyLips(), utts)
+    # real read speech, one speaker, forced-aligned phones (BENCHMARKS.md has the full table)
+    assert model["pbm_closed"] > base["pbm_closed"] + 0.5
+    assert model["silence_closed"] > base["silence_closed"] + 0.5
+    assert model["openness_r"] > base["openness_r"]
+    assert abs(model["lag_ms"]) <= em.TARGETS["abs_lag_ms"]
+
+
 # --- bad audio ------------------------------------------------------------------------------------------
 def _speech(rate_hz: int, dur_s: float = 1.5) -> np.ndarray:
     t = np.arange(int(rate_hz * dur_s)) / rate_hz

@@ -26,8 +26,9 @@ Metrics (thresholds fixed here, not tuned per model):
   lag_ms_vs_phones: the same against the unsmoothed curve, so it includes the jaw's own inertia (~30 ms).
 Also n_utterances, n_pbm, n_open_vowels, n_silence_frames, n_frames.
 
-`compare(utterances)` returns {"LipModel": ..., "EnergyLips": ...}; `main()` prints both for clean and
-augmented dev sets: `python -m facecast.runtime.motion.eval_motion --n 60`.
+`compare(utterances)` returns {"LipModel": ..., "EnergyLips": ...}; `main()` prints both for the clean and
+augmented dev sets and for real recorded speech (realspeech.librivox_utterances: five LibriVox utterances
+with forced-aligned phones): `python -m facecast.runtime.motion.eval_motion --n 60`.
 """
 
 from __future__ import annotations
@@ -239,8 +240,11 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Blendshape-level lip-sync metrics, lip model vs energy baseline")
     p.add_argument("--n", type=int, default=60, help="dev utterances per condition")
     args = p.parse_args(argv)
+    from .realspeech import librivox_utterances
+
     results = {cond: compare(motion_utterances(args.n, augmented=aug)) for cond, aug in
                (("clean", False), ("augmented", True))}
+    results["real"] = compare(librivox_utterances())
     print(format_table(results))
 
 
