@@ -9,7 +9,8 @@ Lip aperture is jawOpen - mouthClose (MotionFrame.lip_aperture). Bilabial closur
 state, `closure` in 0..1, smoothed with a ~8 ms attack so /p b m/ seal within two 60 Hz frames even when the
 jaw is still lowered from the previous vowel: mouthClose = closure * jawOpen, so the aperture is
 jawOpen * (1 - closure) and reaches ~0 whatever the jaw does. Silence is the neutral pose: everything 0,
-lips together.
+lips together. The viseme weights are sharpened before mixing (VISEME_SHARPNESS, CLOSURE_GAIN) so that an
+uncertain model still seals /p b m/ and leaves vowels open instead of hovering half-open.
 
 `intensity` (0..2) scales the poses (articulation strength; closure is not scaled, closed lips stay closed);
 `smoothing` (0..4, 1 = default) scales every time constant, the closure attack capped at 15 ms.
@@ -68,6 +69,12 @@ _TIME_CONSTANTS_S: dict[str, tuple[float, float]] = {
     "mouthShrugLower": (0.030, 0.060), "mouthShrugUpper": (0.030, 0.060),
     "tongueOut": (0.030, 0.040),
 }
+# An uncertain lip model spreads its weight (say PP 0.5, aa 0.3, sil 0.2); mixing poses by those weights
+# gives a half-open mouth that is neither sealed for /p b m/ nor open for the vowel. Mixing by w^SHARPNESS
+# (renormalised) lets the leading viseme dominate, and the seal reaches full closure once the (sharpened)
+# bilabial weight passes 1/CLOSURE_GAIN. Chosen on the degraded dev set, checked on real speech.
+VISEME_SHARPNESS = 2.0
+CLOSURE_GAIN = 2.0
 CLOSURE_ATTACK_S = 0.008  # the seal of /p b m/: must show within ~30 ms
 CLOSURE_RELEASE_S = 0.025  # the release burst opens the lips fast too
 _MAX_CLOSURE_ATTACK_S = 0.015
@@ -152,9 +159,11 @@ class MouthModel:
         if w.shape != (len(VISEME_NAMES),):
             raise ValueError(f"visemes must be ({len(VISEME_NAMES)},) in VISEME_NAMES order, got {w.shape}")
         w = np.clip(w, 0.0, None)
+        if w.sum() > 1e-6:
+            w = (w / w.max()) ** VISEME_SHARPNESS  # scaled first so tiny weights don't underflow
         total = w.sum()
         w = w / total if total > 1e-6 else np.eye(len(VISEME_NAMES))[0]
-        return self._intensity * (w @ self._poses), float(w @ self._closure_pose)
+        return self._intensity * (w @ self._poses), min(1.0, CLOSURE_GAIN * float(w @ self._closure_pose))
 
     def step(self, visemes: np.ndarray, dt_s: float, bias: np.ndarray | None = None) -> np.ndarray:
         channels, closure = self.target(visemes)
