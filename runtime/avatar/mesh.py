@@ -3,7 +3,8 @@
 Vertices (all in image pixels, x, y, z as in landmarks.py):
   - the 468 face-mesh landmarks, then 3 iris points per eye (centre, image-left and image-right rim);
   - a skin ring just outside the face oval, halfway to the pivot's depth, to spread a turn's stretch;
-  - a head ring around the face oval with room for hair above and the neck below: moves with the head;
+  - a head ring around the face oval with room for hair above and the neck below: moves with the head
+    (pushed out, with the two rings beyond it, where the avatar's head layer reaches further: head_grow);
   - a middle ring that follows the head a little (RING_FOLLOW) so the stretch spreads out;
   - an outer ring that never moves: outside it the picture is left untouched.
 Triangles come from Delaunay triangulations, one inside the head ring (with the mouth held open, so
@@ -58,6 +59,8 @@ SKIN_RING_SCALE = (1.1, 1.08, 1.1)   # just outside the face edge: spreads the t
 HEAD_RING_SCALE = (1.42, 1.18, 1.55)
 MID_RING_SCALE = (1.75, 1.5, 1.8)
 OUTER_RING_SCALE = (2.15, 1.85, 2.05)
+HAIR_MARGIN = 0.08         # head ring this far (in face-oval radii) past where the head layer ends
+MAX_RING_GROW = 1.7        # a ring grows at most this much for big hair or a hat
 RING_FOLLOW = 0.25         # share of the head motion the middle ring takes (its upper part)
 NECK_STAY = 0.75           # the head ring's bottom point takes 1 - this of the head motion
 # A nod warped from one frontal photo reads smaller than it is (no occlusion or shading change):
@@ -77,20 +80,50 @@ def face_frame(landmarks: np.ndarray) -> dict:
             "eye_span": float(np.linalg.norm(p[33] - p[263]))}
 
 
-def _ring(landmarks: np.ndarray, scale: tuple[float, float, float]) -> np.ndarray:
-    """(36, 2) points: the face oval pushed out from the face centre, more upwards (hair) than down."""
+def _ring_scales(landmarks: np.ndarray, scale: tuple[float, float, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(36,) scale per face-oval point, the face centre (2,), and the oval's offsets from it (36, 2)."""
     p = landmarks[FACE_OVAL, :2].astype(np.float64)
     c = face_frame(landmarks)["centre"]
     d = p - c
     dy = d[:, 1] / np.maximum(np.linalg.norm(d, axis=1), 1e-9)
     up, side, down = scale
-    s = side + (up - side) * np.clip(-dy, 0, None) + (down - side) * np.clip(dy, 0, None)
+    return side + (up - side) * np.clip(-dy, 0, None) + (down - side) * np.clip(dy, 0, None), c, d
+
+
+def ring(landmarks: np.ndarray, scale: tuple[float, float, float], grow: np.ndarray | None = None) -> np.ndarray:
+    """(36, 2) points: the face oval pushed out from the face centre, more upwards (hair) than down;
+    `grow` (36,) >= 1 pushes each point further out (head_grow: hair or a hat reaching past it)."""
+    s, c, d = _ring_scales(landmarks, scale)
+    if grow is not None:
+        s = s * grow
     return c + d * s[:, None]
+
+
+def head_grow(landmarks: np.ndarray, layer: np.ndarray) -> np.ndarray:
+    """(36,) factors >= 1 for the rings, from a head layer (S, S) 0..1 (background.head_layer): along
+    each face-oval direction at or above the ears, the head ring moves out to where the layer ends
+    (+ HAIR_MARGIN), so hair and hats move with the head instead of stretching; the neck (downward
+    directions) keeps its ring. Where the layer runs off the image, it counts as continuing."""
+    s, c, d = _ring_scales(landmarks, HEAD_RING_SCALE)
+    size_y, size_x = layer.shape
+    t = np.linspace(1.0, s.max() * MAX_RING_GROW, 96)
+    pts = c[None, None] + d[:, None] * t[None, :, None]                        # (36, T, 2)
+    xi = np.clip(pts[..., 0].astype(int), 0, size_x - 1)
+    yi = np.clip(pts[..., 1].astype(int), 0, size_y - 1)
+    inside = layer[yi, xi] >= 0.5
+    first_out = np.where(inside.all(1), len(t) - 1, np.argmin(inside, axis=1))
+    reach = t[first_out] + HAIR_MARGIN
+    dy = d[:, 1] / np.maximum(np.linalg.norm(d, axis=1), 1e-9)
+    upward = np.clip(1.0 - 3.0 * dy, 0.0, 1.0)        # 1 at and above the ears, 0 from ~20 degrees down
+    grow = 1.0 + upward * (np.clip(reach / s, 1.0, MAX_RING_GROW) - 1.0)
+    # no single spike: each point keeps at least the mean of its neighbours' growth
+    nb = (np.roll(grow, 1) + np.roll(grow, -1)) / 2
+    return np.maximum(grow, 1.0 + upward * (nb - 1.0))
 
 
 def head_ring(landmarks: np.ndarray) -> np.ndarray:
     """(36, 2) outline of the head as facecast moves it: face, hair margin and upper neck."""
-    return _ring(landmarks, HEAD_RING_SCALE)
+    return ring(landmarks, HEAD_RING_SCALE)
 
 
 def iris_points(landmarks: np.ndarray, iris: np.ndarray) -> np.ndarray:
@@ -130,17 +163,34 @@ class Rig:
     outer_start: int      # vertices [outer_start, N) are the fixed outer ring
 
 
-def build_rig(landmarks: np.ndarray, iris: np.ndarray, open_mouth: np.ndarray | None = None) -> Rig:
+def ring_grows(landmarks: np.ndarray, grow: np.ndarray | None) -> tuple:
+    """head_grow's (36,) factors -> the factors for the (head, middle, outer) rings: the head ring takes
+    them whole; the middle and outer rings only move out as far as keeps half their usual gap outside
+    the ring within (the background is the still plate, so a wide band buys nothing, and every pixel
+    inside the outer ring's box is warped each frame)."""
+    if grow is None:
+        return None, None, None
+    h0, m0, o0 = (_ring_scales(landmarks, sc)[0] for sc in (HEAD_RING_SCALE, MID_RING_SCALE, OUTER_RING_SCALE))
+    head = h0 * grow
+    mid = np.maximum(m0, head + 0.5 * (m0 - h0))
+    outer = np.maximum(o0, mid + 0.5 * (o0 - m0))
+    return grow, mid / m0, outer / o0
+
+
+def build_rig(landmarks: np.ndarray, iris: np.ndarray, open_mouth: np.ndarray | None = None,
+              grow: np.ndarray | None = None) -> Rig:
     """The avatar's mesh. `open_mouth` (N, 2) optional vertex offsets applied only while
-    triangulating (the jaw basis), so triangles follow the lip edges."""
+    triangulating (the jaw basis), so triangles follow the lip edges; `grow` (36,) head_grow's
+    factors for the head, middle and outer rings."""
     lmk = landmarks.astype(np.float64)
     fr = face_frame(lmk)
     ears = lmk[[234, 454]]
     pivot = np.array([ears[:, 0].mean(), ears[:, 1].mean() + 0.1 * fr["F"], ears[:, 2].mean() + 0.15 * fr["W"]])
     irs = iris_points(lmk, iris)
     oval_z = lmk[FACE_OVAL, 2]
-    skin = np.column_stack([_ring(lmk, SKIN_RING_SCALE), oval_z + 0.5 * (pivot[2] - oval_z)])
-    rings = [_ring(lmk, s) for s in (HEAD_RING_SCALE, MID_RING_SCALE, OUTER_RING_SCALE)]
+    skin = np.column_stack([ring(lmk, SKIN_RING_SCALE), oval_z + 0.5 * (pivot[2] - oval_z)])
+    rings = [ring(lmk, s, g) for s, g in zip((HEAD_RING_SCALE, MID_RING_SCALE, OUTER_RING_SCALE),
+                                              ring_grows(lmk, grow))]
     ring_pts = [np.column_stack([r, np.full(len(r), pivot[2])]) for r in rings]
     rest = np.concatenate([lmk, irs, skin] + ring_pts)
     n_head = MID_START

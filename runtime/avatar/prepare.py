@@ -9,8 +9,13 @@ corner convention (pixel i spans [i, i + 1]); z in the same pixel scale, smaller
 The crop is head-and-shoulders: a square `crop_scale` times the face's landmark extent, centred a
 little below the face so the neck and shoulders show; outside the photo the edge pixels repeat.
 Landmarks are measured again on the crop (more pixels per face than in the original frame).
-The head mask is an estimate (a ring around the face oval that leaves room for hair), not a
-segmentation: facecast has no hair/background model.
+The head mask is a soft layer (0..255) cut from the picture itself (background.py: colour models
+seeded by the face oval and the crop's top corners, a graph cut, a guided-filter edge): the face,
+hair and neck that move with the head. The plate is the portrait with that layer filled in with
+background: the renderer lays the moving head over it.
+
+Format 2 added the plate and the cut head mask; a format-1 file is brought up to date on load
+(about half a second; prepare it again to skip that).
 """
 
 from __future__ import annotations
@@ -23,9 +28,10 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageOps
 
 from facecast.runtime.avatar import landmarks as lm
+from facecast.runtime.avatar.background import background_plate, head_mask_and_plate
 from facecast.runtime.avatar.mesh import FACE_OVAL, LEFT_EYE, OUTER_LIP, RIGHT_EYE, head_ring
 
-FCA_VERSION = 1
+FCA_VERSION = 2
 DEFAULT_SIZE = 512
 DEFAULT_CROP_SCALE = 2.3    # crop side / face landmark extent: head, hair and shoulders
 CROP_DROP = 0.22            # crop centre this fraction of the face extent below the face centre
@@ -35,14 +41,22 @@ MIN_PRESENCE = 0.5
 @dataclass
 class Avatar:
     """A prepared portrait. image (S, S, 3) uint8; landmarks (468, 3) float32 and iris (2, 5, 3) float32
-    in image pixels; masks: name -> (S, S) uint8 0/255 for "face", "mouth", "eyes", "head";
-    meta: where it came from (source name and size, crop box in source pixels, face index)."""
+    in image pixels; masks: name -> (S, S) uint8 0/255 for "face", "mouth", "eyes", and "head" soft
+    0..255 (the layer that moves with the head); meta: where it came from (source name and size, crop
+    box in source pixels, face index); plate (S, S, 3) uint8: the portrait with the head filled in
+    with background, equal to image wherever masks["head"] is 0 and a few pixels away from it
+    (made from image and the head mask when not given)."""
 
     image: np.ndarray
     landmarks: np.ndarray
     iris: np.ndarray
     masks: dict[str, np.ndarray]
     meta: dict = field(default_factory=dict)
+    plate: np.ndarray | None = None
+
+    def __post_init__(self):
+        if self.plate is None:
+            self.plate = background_plate(self.image, self.masks["head"].astype(np.float32) / 255, self.landmarks)
 
     @property
     def size(self) -> int:
@@ -51,7 +65,7 @@ class Avatar:
     def save(self, path: str | Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        arrays = {"image": self.image, "landmarks": self.landmarks, "iris": self.iris,
+        arrays = {"image": self.image, "landmarks": self.landmarks, "iris": self.iris, "plate": self.plate,
                   "meta": np.frombuffer(json.dumps({"fca_version": FCA_VERSION, **self.meta}).encode(), np.uint8)}
         arrays.update({f"mask_{k}": v for k, v in self.masks.items()})
         with path.open("wb") as f:  # a file object: np.savez would otherwise append ".npz"
@@ -64,14 +78,18 @@ class Avatar:
             with np.load(Path(path), allow_pickle=False) as z:
                 meta = json.loads(z["meta"].tobytes().decode())
                 masks = {k[5:]: z[k] for k in z.files if k.startswith("mask_")}
-                avatar = cls(z["image"], z["landmarks"], z["iris"], masks, meta)
+                image, landmarks, iris = z["image"], z["landmarks"], z["iris"]
+                plate = z["plate"] if "plate" in z.files else None
         except (OSError, ValueError, KeyError) as exc:
             raise ValueError(f"{path} is not a facecast avatar ({exc}); make one with "
                              f"`facecast prepare IMAGE -o {Path(path).name}`") from None
         if meta.get("fca_version", 0) > FCA_VERSION:
             raise ValueError(f"{path} was made by a newer facecast (format {meta['fca_version']}); "
                              "prepare it again with this version")
-        return avatar
+        if plate is None:
+            # format 1: its head mask was a ring estimate; cut the head from the picture as prepare does now
+            masks["head"], plate = head_mask_and_plate(image, landmarks)
+        return cls(image, landmarks, iris, masks, meta, plate)
 
 
 def load_portrait(path: str | Path) -> np.ndarray:
@@ -150,14 +168,19 @@ def _polygon_mask(size: int, *polygons: np.ndarray) -> np.ndarray:
     return np.asarray(im).copy()
 
 
-def make_masks(landmarks: np.ndarray, size: int) -> dict[str, np.ndarray]:
-    """face (the face oval), mouth (outer lip contour), eyes (both eye contours), head (face + an
-    estimated hair/neck margin: mesh.head_ring)."""
+def make_masks(landmarks: np.ndarray, size: int, image: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """face (the face oval), mouth (outer lip contour), eyes (both eye contours), head: with the
+    image, the soft head layer cut from it (background.head_layer); without, a 0/255 ring estimate
+    (mesh.head_ring: face + a hair/neck margin)."""
     pts = landmarks[:, :2]
+    if image is not None:
+        head = head_mask_and_plate(image, landmarks)[0]
+    else:
+        head = _polygon_mask(size, head_ring(landmarks)[:, :2])
     return {"face": _polygon_mask(size, pts[FACE_OVAL]),
             "mouth": _polygon_mask(size, pts[OUTER_LIP]),
             "eyes": _polygon_mask(size, pts[RIGHT_EYE], pts[LEFT_EYE]),
-            "head": _polygon_mask(size, head_ring(landmarks)[:, :2])}
+            "head": head}
 
 
 def prepare_avatar(image: np.ndarray, name: str = "portrait", size: int = DEFAULT_SIZE,
@@ -165,7 +188,7 @@ def prepare_avatar(image: np.ndarray, name: str = "portrait", size: int = DEFAUL
                    face_box: tuple[float, float, float, float] | None = None,
                    analyzer: lm.FaceAnalyzer | None = None) -> Avatar:
     """Detect (or take `face_box`), crop head-and-shoulders to size x size, measure the face again
-    on the crop (mesh + iris), draw the masks."""
+    on the crop (mesh + iris), draw the masks, cut the head out and fill the plate behind it."""
     an = analyzer or lm.default_analyzer()
     src_landmarks = find_face(image, name, face, face_box, an)
     cx, cy, side = crop_box(src_landmarks, crop_scale)
@@ -179,4 +202,7 @@ def prepare_avatar(image: np.ndarray, name: str = "portrait", size: int = DEFAUL
     meta = {"source": str(name), "source_size": [int(image.shape[1]), int(image.shape[0])],
             "crop_box": [cx - side / 2, cy - side / 2, side], "face": face, "size": size,
             "crop_scale": crop_scale, "face_box": list(face_box) if face_box else None}
-    return Avatar(crop, landmarks.astype(np.float32), irises.astype(np.float32), make_masks(landmarks, size), meta)
+    landmarks = landmarks.astype(np.float32)    # as stored: a format-1 file re-cut on load gets the same head
+    masks = make_masks(landmarks, size)
+    masks["head"], plate = head_mask_and_plate(crop, landmarks)
+    return Avatar(crop, landmarks, irises.astype(np.float32), masks, meta, plate)

@@ -9,6 +9,12 @@ coarse grid (raster.py), upsampled and applied with grid_sample to the region in
 outer ring; the mouth opening is painted (mouth_interior.py). Outside that ring the output is
 the portrait's own pixels, bit for bit.
 
+The warp moves the head layer only (the avatar's soft "head" mask: face, hair, neck), laid over the
+still background plate (prepare.py), so the background and the body stay put and what the turning
+head uncovers is the plate's filled background. The layer is kept premultiplied against the plate,
+image - (1 - alpha) * plate, so that an unmoved layer over the plate gives back the portrait exactly.
+The head ring grows to take in hair or a hat the layer reaches past it (mesh.head_grow).
+
 If the portrait's lips are parted at rest, the rest pose closes them (jawOpen = 0 is a closed
 mouth, as ARKit means it) and the photo's teeth are replaced by the painted interior when open.
 """
@@ -24,7 +30,7 @@ import torch.nn.functional as F
 
 from facecast.bridge.schema import BLENDSHAPE_NAMES
 from facecast.runtime.avatar.mesh import (EYE_LIDS, FACE_OVAL, LEFT_EYE, LOWER_INNER_LIP, LOWER_OUTER_LIP, RIGHT_EYE,
-                                          UPPER_INNER_LIP, UPPER_OUTER_LIP, build_rig, posed)
+                                          UPPER_INNER_LIP, UPPER_OUTER_LIP, build_rig, head_grow, posed)
 from facecast.runtime.avatar.eyelids import EyelidPainter
 from facecast.runtime.avatar.mouth_interior import MouthInterior
 from facecast.runtime.avatar.prepare import Avatar
@@ -52,7 +58,8 @@ def pick_device(device: str = "auto") -> torch.device:
 
 
 class PortraitRenderer:
-    """One avatar's renderer. `timings` (stage -> seconds of the last frame) for the benchmark."""
+    """One avatar's renderer. `timings` (stage -> seconds of the last frame) for the benchmark;
+    `head_alpha` (h, w) float32 0..1: where the head layer lay in the last frame, over self.region."""
 
     def __init__(self, avatar: Avatar, device: str = "auto", cell_px: int = DEFAULT_CELL_PX,
                  fine_cell_px: int = FINE_CELL_PX):
@@ -60,10 +67,12 @@ class PortraitRenderer:
         self.fine_cell_px = fine_cell_px
         self.device = pick_device(device)
         self.size = avatar.size
-        rig = build_rig(avatar.landmarks, avatar.iris)
+        layer = avatar.masks["head"].astype(np.float32) / 255.0
+        grow = head_grow(avatar.landmarks, layer)
+        rig = build_rig(avatar.landmarks, avatar.iris, grow=grow)
         basis = blend_basis(rig)
         # Triangulate with the mouth open so no triangle crosses a lip edge.
-        self.rig = build_rig(avatar.landmarks, avatar.iris, open_mouth=0.4 * basis[_JAW])
+        self.rig = build_rig(avatar.landmarks, avatar.iris, open_mouth=0.4 * basis[_JAW], grow=grow)
         self.basis = basis
         self.rest_offset = self._rest_offset()
         ring = self.rig.rest[self.rig.outer_start:, :2]
@@ -77,13 +86,19 @@ class PortraitRenderer:
         ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32) + y0 + 0.5,
                                 torch.arange(w, dtype=torch.float32) + x0 + 0.5, indexing="ij")
         self._base = torch.stack([xs, ys], -1).to(self.device)[None]          # (1, h, w, 2) pixel centres
-        self._image = torch.as_tensor(avatar.image, device=self.device).permute(2, 0, 1)[None].float()
+        image = avatar.image.astype(np.float32)
+        plate = avatar.plate.astype(np.float32)
+        # premultiplied head layer + its alpha, sampled together: (1, 4, S, S)
+        fg = np.concatenate([image - (1.0 - layer[..., None]) * plate, layer[..., None]], -1)
+        self._layer = torch.as_tensor(fg, device=self.device).permute(2, 0, 1)[None].contiguous()
+        self._plate = torch.as_tensor(plate[y0:y0 + h, x0:x0 + w], device=self.device).permute(2, 0, 1).contiguous()
         self._image_u8 = np.ascontiguousarray(avatar.image)
         head = torch.as_tensor(avatar.masks["head"][y0:y0 + h, x0:x0 + w] > 0, device=self.device)
         self._head_mask = head.float()[None, :, :, None]                       # (1, h, w, 1)
         self.eyelids = EyelidPainter(avatar.image, avatar.landmarks, self.device)
         self.interior = MouthInterior(avatar.image, avatar.landmarks, self.rig.frame["mouth_w"], self.device)
         self.timings: dict[str, float] = {}
+        self.head_alpha = self._layer[0, 3, y0:y0 + h, x0:x0 + w]
 
     def _rest_offset(self) -> np.ndarray:
         """(N, 2) closes lips the photo shows parted: each lower inner-lip point rises and its upper
@@ -166,8 +181,11 @@ class PortraitRenderer:
                 # a still head moves nothing outside it: cut the coarse flow's bilinear bleed at the outline
                 flow = flow * self._head_mask
             grid = (self._base + flow) * (2.0 / self.size) - 1.0
-            region = F.grid_sample(self._image, grid, mode="bilinear", padding_mode="border",
-                                   align_corners=False)[0]
+            # past the picture's edge the layer is transparent (the plate shows): repeating the edge
+            # row instead draws streaks of hair or hat down a nodding head
+            fg = F.grid_sample(self._layer, grid, mode="bilinear", padding_mode="zeros", align_corners=False)[0]
+            self.head_alpha = fg[3]
+            region = torch.addcmul(fg[:3], self._plate, 1.0 - fg[3:4])
         with self._stage("mouth"):
             if self.rest_gap_px > 1.0:   # the photo's lips were parted: hide the squeezed teeth line
                 gap_now = float(np.median(dst[LOWER_INNER_LIP[2:-2], 1] - dst[UPPER_INNER_LIP[3:-3], 1]))
