@@ -1,12 +1,19 @@
-"""Portraits that ship inside installed packages, and stylized versions of them, for tests and docs.
+"""Portraits for tests and docs: real people, and stylized versions of them.
 
-Only two real people come at a usable resolution (scikit-image's astronaut: Eileen Collins, NASA,
-public domain; matplotlib's grace_hopper.jpg); LFW's 25 x 25 thumbnails in scikit-image are a third
-source, at thumbnail quality. The painting and the pencil drawing are filters over those photos:
-different *inputs* (no photo texture, flat colour patches, lines), not different people.
+Four real people come at a usable resolution. Two ship inside installed packages (scikit-image's
+astronaut: Eileen Collins, NASA, public domain; matplotlib's grace_hopper.jpg); two live in the
+repository, tests/data/portraits/ (Barack Obama and Joe Biden, official White House photographs,
+public domain: see the README there), so they exist only in a source checkout. LFW's 25 x 25
+thumbnails in scikit-image are a fifth source, at thumbnail quality. The paintings and the pencil
+drawing are filters over those photos: different *inputs* (no photo texture, flat colour patches,
+lines), not different people.
+
+Every function returns an (H, W, 3) uint8 RGB array.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 from PIL import Image
@@ -24,6 +31,30 @@ def grace_hopper() -> np.ndarray:
 
     with cbook.get_sample_data("grace_hopper.jpg") as f:
         return np.asarray(Image.open(f).convert("RGB"))
+
+
+# runtime/avatar/samples.py -> the repository root (the package is installed editable)
+REPO_PORTRAITS = Path(__file__).resolve().parents[2] / "tests" / "data" / "portraits"
+
+
+def _repo_portrait(name: str) -> np.ndarray:
+    path = REPO_PORTRAITS / name
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} not found: this portrait lives in the facecast source checkout "
+                                "(tests/data/portraits/), not in an installed package")
+    return np.asarray(Image.open(path).convert("RGB"))
+
+
+def obama() -> np.ndarray:
+    """Barack Obama, official White House portrait (public domain), head and shoulders, 640 x 640.
+    Smiles with parted lips and teeth showing, as the astronaut does."""
+    return _repo_portrait("obama.jpg")
+
+
+def biden() -> np.ndarray:
+    """Joe Biden, official White House photograph (public domain), head and shoulders, 640 x 640.
+    Older skin, hooded upper lids, closed mouth, head a little tilted."""
+    return _repo_portrait("biden.jpg")
 
 
 def lfw_thumbnail(index: int = 0, size: int = 256) -> np.ndarray:
@@ -78,6 +109,11 @@ def painting(image: np.ndarray | None = None) -> np.ndarray:
     return np.clip(paint * np.array([1.04, 0.98, 0.86]) + weave[..., None], 0, 255).astype(np.uint8)
 
 
+def painting_obama() -> np.ndarray:
+    """The painting filter over the Obama photo: a stylized darker-skinned face."""
+    return painting(obama())
+
+
 def pencil_sketch(image: np.ndarray | None = None) -> np.ndarray:
     """A pencil drawing: colour-dodge of the grey image by its blurred negative, on warm paper."""
     img = astronaut() if image is None else image
@@ -96,5 +132,6 @@ def no_face() -> np.ndarray:
     return skimage.data.coffee()
 
 
-PORTRAITS = {"astronaut": astronaut, "grace_hopper": grace_hopper, "painting": painting,
-             "pencil": pencil_sketch, "lfw": lfw_thumbnail}
+PORTRAITS = {"astronaut": astronaut, "grace_hopper": grace_hopper, "obama": obama, "biden": biden,
+             "painting": painting, "painting_obama": painting_obama, "pencil": pencil_sketch,
+             "lfw": lfw_thumbnail}
