@@ -17,6 +17,8 @@ The head ring grows to take in hair or a hat the layer reaches past it (mesh.hea
 
 If the portrait's lips are parted at rest, the rest pose closes them (jawOpen = 0 is a closed
 mouth, as ARKit means it) and the photo's teeth are replaced by the painted interior when open.
+On a toothy smile the inner-lip landmarks sit inside the lips; they are first moved onto the teeth's
+edges and the teeth painted out of the source picture (parted_lips.py), so that lip closes on lip.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from facecast.runtime.avatar.mesh import (EYE_LIDS, FACE_OVAL, LEFT_EYE, LOWER_I
                                           UPPER_INNER_LIP, UPPER_OUTER_LIP, build_rig, head_grow, posed)
 from facecast.runtime.avatar.eyelids import EyelidPainter
 from facecast.runtime.avatar.mouth_interior import MouthInterior
+from facecast.runtime.avatar.parted_lips import cover_teeth, snap_inner_lips, teeth_mask
 from facecast.runtime.avatar.prepare import Avatar
 from facecast.runtime.avatar.raster import FlowRaster
 from facecast.runtime.avatar.shapes import blend_basis, gaze_offsets
@@ -40,6 +43,8 @@ from facecast.runtime.motion.frame import MotionFrame
 
 DEFAULT_CELL_PX = 4        # coarse flow grid spacing; lips and eyes get a finer grid of their own
 FINE_CELL_PX = 2
+LIP_FOLLOW = 0.8          # closing parted lips: share of the inner lip's move the outer lip takes
+CREASE_MW = 0.02          # half-width of the dark line where closed lips meet, in mouth widths
 TURN_DETAIL_DEG = 3.0      # head angles beyond this: fine flow over the whole face, not just lips and eyes
 _JAW = BLENDSHAPE_NAMES.index("jawOpen")
 _EYE_SHAPES = [i for i, n in enumerate(BLENDSHAPE_NAMES) if n.startswith(("eyeBlink", "eyeSquint", "eyeWide"))]
@@ -68,13 +73,17 @@ class PortraitRenderer:
         self.device = pick_device(device)
         self.size = avatar.size
         layer = avatar.masks["head"].astype(np.float32) / 255.0
-        grow = head_grow(avatar.landmarks, layer)
-        rig = build_rig(avatar.landmarks, avatar.iris, grow=grow)
+        # a toothy smile: the inner-lip landmarks onto the lips' real edges, the teeth painted out
+        teeth = teeth_mask(avatar.image, avatar.landmarks)
+        landmarks = snap_inner_lips(avatar.landmarks, teeth)
+        grow = head_grow(landmarks, layer)
+        rig = build_rig(landmarks, avatar.iris, grow=grow)
         basis = blend_basis(rig)
         # Triangulate with the mouth open so no triangle crosses a lip edge.
-        self.rig = build_rig(avatar.landmarks, avatar.iris, open_mouth=0.4 * basis[_JAW], grow=grow)
+        self.rig = build_rig(landmarks, avatar.iris, open_mouth=0.4 * basis[_JAW], grow=grow)
         self.basis = basis
         self.rest_offset = self._rest_offset()
+        self.crease_px = CREASE_MW * self.rig.frame["mouth_w"]
         ring = self.rig.rest[self.rig.outer_start:, :2]
         lo = np.clip(np.floor(ring.min(0)) - cell_px, 0, self.size)
         hi = np.clip(np.ceil(ring.max(0)) + cell_px, 0, self.size)
@@ -86,7 +95,7 @@ class PortraitRenderer:
         ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float32) + y0 + 0.5,
                                 torch.arange(w, dtype=torch.float32) + x0 + 0.5, indexing="ij")
         self._base = torch.stack([xs, ys], -1).to(self.device)[None]          # (1, h, w, 2) pixel centres
-        image = avatar.image.astype(np.float32)
+        image = cover_teeth(avatar.image, landmarks, teeth).astype(np.float32)
         plate = avatar.plate.astype(np.float32)
         # premultiplied head layer + its alpha, sampled together: (1, 4, S, S)
         fg = np.concatenate([image - (1.0 - layer[..., None]) * plate, layer[..., None]], -1)
@@ -96,13 +105,14 @@ class PortraitRenderer:
         head = torch.as_tensor(avatar.masks["head"][y0:y0 + h, x0:x0 + w] > 0, device=self.device)
         self._head_mask = head.float()[None, :, :, None]                       # (1, h, w, 1)
         self.eyelids = EyelidPainter(avatar.image, avatar.landmarks, self.device)
-        self.interior = MouthInterior(avatar.image, avatar.landmarks, self.rig.frame["mouth_w"], self.device)
+        self.interior = MouthInterior(avatar.image, landmarks, self.rig.frame["mouth_w"], self.device)
         self.timings: dict[str, float] = {}
         self.head_alpha = self._layer[0, 3, y0:y0 + h, x0:x0 + w]
 
     def _rest_offset(self) -> np.ndarray:
         """(N, 2) closes lips the photo shows parted: each lower inner-lip point rises and its upper
-        partner comes down to meet it (60/40), the outer lips and the skin near them follow halfway."""
+        partner comes down to meet it (60/40); the outer lips follow by LIP_FOLLOW, so that a lip
+        keeps about its thickness (stretched, it streaks) and the skin around takes the stretch."""
         p = self.rig.rest[:, :2]
         off = np.zeros_like(p)
         up = np.array(UPPER_INNER_LIP[1:-1])
@@ -116,8 +126,8 @@ class PortraitRenderer:
         gap_up = np.maximum(y_low - p[up, 1], 0)
         off[low, 1] = -0.6 * gap
         off[up, 1] = 0.4 * gap_up
-        off[LOWER_OUTER_LIP, 1] = -0.3 * np.median(gap)
-        off[UPPER_OUTER_LIP[2:-2], 1] = 0.2 * np.median(gap)
+        off[LOWER_OUTER_LIP, 1] = -LIP_FOLLOW * 0.6 * np.median(gap)
+        off[UPPER_OUTER_LIP[2:-2], 1] = LIP_FOLLOW * 0.4 * np.median(gap)
         return off
 
     @contextmanager
@@ -187,9 +197,9 @@ class PortraitRenderer:
             self.head_alpha = fg[3]
             region = torch.addcmul(fg[:3], self._plate, 1.0 - fg[3:4])
         with self._stage("mouth"):
-            if self.rest_gap_px > 1.0:   # the photo's lips were parted: hide the squeezed teeth line
+            if self.rest_gap_px > 1.0:   # the photo's lips were parted: a crease where they now meet
                 gap_now = float(np.median(dst[LOWER_INNER_LIP[2:-2], 1] - dst[UPPER_INNER_LIP[3:-3], 1]))
-                self.interior.paint_seam(region, (x0, y0), dst[_UPPER], dst[_LOWER], 0.45 * self.rest_gap_px,
+                self.interior.paint_seam(region, (x0, y0), dst[_UPPER], dst[_LOWER], self.crease_px,
                                          float(np.clip(1.0 - gap_now / (0.5 * self.rest_gap_px), 0, 1)))
             self.interior.paint(region, (x0, y0), dst[_UPPER], dst[_LOWER])
             for side, arkit in (("right", _BLINK_R), ("left", _BLINK_L)):

@@ -86,6 +86,8 @@ def timeline_sheet(frames: list[np.ndarray], labels: list[str], title: str | Non
 DOC_PORTRAITS = {  # name -> (image function, face box or None, caption)
     "astronaut": ("astronaut", None, "photo (scikit-image astronaut, NASA, public domain)"),
     "grace_hopper": ("grace_hopper", None, "photo (matplotlib sample data), glasses"),
+    "obama": ("obama", None, "photo (official White House portrait, public domain): toothy smile, lips closed at rest"),
+    "biden": ("biden", None, "photo (official White House photograph, public domain): hooded lids, head tilted"),
     "painting": ("painting", None, "painting-like: Kuwahara oil filter over the Grace Hopper photo"),
     "lfw": ("lfw_thumbnail", None, "a third person: 25x25 LFW thumbnail from scikit-image, enlarged"),
     "pencil": ("pencil_sketch", (177, 83, 96, 96),
