@@ -212,6 +212,10 @@ def cmd_bake(args) -> int:
 
 
 def cmd_eval(args) -> int:
+    if args.what == "render":
+        from facecast.runtime.avatar.quality import main as eval_render
+
+        return eval_render(args.portraits.split(",") if args.portraits else None, args.json, args.device)
     from facecast.runtime.motion.eval_lips import evaluate
     from facecast.runtime.motion.lips import DEFAULT_MODEL_PATH, EnergyLips, LipModel
     from facecast.runtime.motion.train_lips import dev_utterances
@@ -339,8 +343,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--motion-hz", type=float, default=60.0)
     p.set_defaults(func=cmd_bake)
 
-    p = sub.add_parser("eval", help="quality on held-out data; `facecast eval lipsync`")
-    p.add_argument("what", choices=["lipsync"])
+    p = sub.add_parser("eval", help="quality: `facecast eval lipsync` (held-out speech), `facecast eval render` "
+                                    "(renderer on the sample portraits)")
+    p.add_argument("what", choices=["lipsync", "render"])
+    p.add_argument("--portraits", help="eval render: comma-separated sample portraits (default: all six)")
     p.add_argument("--model", help="ONNX lip model (default: the shipped one)")
     p.add_argument("--n", type=int, default=120, help="dev utterances per condition")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")

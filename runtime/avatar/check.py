@@ -1,7 +1,7 @@
 """Does the picture obey the command? Measurements on rendered frames, made by the landmark model.
 
     lm = measure(frame_rgb)            # (468, 3) landmarks of the face in a rendered frame
-    lip_gap(lm), eye_opening(lm), head_angles(lm_neutral, lm)
+    lip_gap(lm), eye_opening(lm), eye_opening_iris(frame_rgb, lm), head_angles(lm_neutral, lm)
 
 These judge the renderer from the outside: they see only pixels, as a viewer does, and use the
 same face-mesh model that prepared the avatar (so a frame the model cannot read counts as a failure).
@@ -45,6 +45,16 @@ def eye_opening(landmarks: np.ndarray) -> float:
         width = np.linalg.norm(p[lids["corners"][0]] - p[lids["corners"][1]])
         gap = np.mean(p[lids["lower"][2:5], 1] - p[lids["upper"][2:5], 1])
         out.append(gap / width)
+    return float(np.mean(out))
+
+
+def eye_opening_iris(image: np.ndarray, landmarks: np.ndarray, analyzer: lmk.FaceAnalyzer | None = None) -> float:
+    """Mean over both eyes of lid gap / eye width from the iris model's refined eye contour (MediaPipe's
+    refine_landmarks eyes: contour points 0..8 lower lid corner to corner, 9..15 upper lid). Finer on lids
+    than the 468-point mesh, which barely moves its lid points for a painted-shut eye."""
+    an = analyzer or lmk.default_analyzer()
+    contour = an.iris(image, landmarks).contour[:, :16, :2]
+    out = [np.mean(c[[3, 4, 5], 1] - c[[11, 12, 13], 1]) / np.linalg.norm(c[0] - c[8]) for c in contour]
     return float(np.mean(out))
 
 

@@ -1,0 +1,115 @@
+"""Renderer quality per portrait, measured from the outside: `facecast eval render [--json]`.
+
+`portrait_quality(renderer) -> dict` renders command sweeps and reads the frames back with the landmark
+model (check.py), the same measures and thresholds as tests/test_render.py:
+- lip_gap_spearman / lip_gap_rise: Spearman rank correlation of the lip gap (check.lip_gap, a share of
+  mouth width) with jawOpen over 0, 0.2, ..., 1, and its rise from jawOpen 0 to 1. Target >= 0.9 / > 0.2.
+- blink_drop: 1 - eye opening at eyeBlink = 1 / eye opening at 0 (check.eye_opening_iris). Target >= 0.70.
+- yaw_deg: estimated yaw for commanded -20, -10, +10, +20 (check.head_angles against the neutral render);
+  yaw_max_err_deg the worst |estimate - command|. Target <= 5.
+- pitch_deg (commanded -15, +15) and roll_deg (commanded +12), with their worst errors. Target <= 5.
+- still_head_unchanged: share of pixels outside the head mask left bit-identical by a busy face with a
+  still head (jaw, blink, smile, brows, gaze). Target 1.0.
+- identity_ssim / identity_landmark_err: SSIM of the neutral render's face box against the prepared crop
+  (scikit-image, from the `dev` extra) and the mean landmark distance above the nose base as a share of
+  face width. Targets >= 0.9 (0.8 for a portrait whose lips are parted at rest) / <= 0.02.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from facecast.runtime.avatar import check
+from facecast.runtime.avatar.sheet import motion_frame
+
+TARGETS = {"lip_gap_spearman": 0.9, "lip_gap_rise": 0.2, "blink_drop": 0.70, "yaw_max_err_deg": 5.0,
+           "pitch_max_err_deg": 5.0, "roll_err_deg": 5.0, "still_head_unchanged": 1.0,
+           "identity_ssim": 0.9, "identity_landmark_err": 0.02}
+
+
+def portrait_quality(renderer) -> dict:
+    """renderer: a PortraitRenderer. Returns the module docstring's measures (floats, lists of floats)."""
+    from scipy.stats import spearmanr
+    from skimage.metrics import structural_similarity
+
+    r, av = renderer, renderer.avatar
+    neutral_img = r.render(motion_frame({}))
+    neutral = check.measure(neutral_img)
+    sweep = np.linspace(0, 1, 6)
+    gaps = [check.lip_gap(check.measure(r.render(motion_frame({"jawOpen": j})))) for j in sweep]
+    opening = []
+    for blink in (0.0, 1.0):
+        img = r.render(motion_frame({"eyeBlinkLeft": blink, "eyeBlinkRight": blink}))
+        opening.append(check.eye_opening_iris(img, check.measure(img)))
+
+    def angles(head) -> tuple[float, float, float]:
+        return check.head_angles(neutral, check.measure(r.render(motion_frame({}, head))))
+
+    yaws = [angles((0, y, 0, 0, 0, 0))[1] for y in (-20, -10, 10, 20)]
+    pitches = [angles((p, 0, 0, 0, 0, 0))[0] for p in (-15, 15)]
+    roll = angles((0, 0, 12, 0, 0, 0))[2]
+    busy = r.render(motion_frame({"jawOpen": 0.8, "eyeBlinkLeft": 1.0, "mouthSmileRight": 1.0, "browInnerUp": 1.0},
+                                 gaze=(20, 10, 20, 10)))
+    outside = av.masks["head"] == 0
+    x0, y0, x1, y1 = check.face_crop_box(av.landmarks, av.size)
+    width = np.linalg.norm(av.landmarks[234, :2] - av.landmarks[454, :2])
+    upper_face = av.landmarks[:, 1] < av.landmarks[2, 1]
+    return {
+        "lip_gap_spearman": float(spearmanr(sweep, gaps).correlation), "lip_gap_rise": float(gaps[-1] - gaps[0]),
+        "blink_drop": float(1.0 - opening[1] / opening[0]),
+        "yaw_deg": [round(v, 1) for v in yaws],
+        "yaw_max_err_deg": float(max(abs(e - c) for e, c in zip(yaws, (-20, -10, 10, 20)))),
+        "pitch_deg": [round(v, 1) for v in pitches],
+        "pitch_max_err_deg": float(max(abs(e - c) for e, c in zip(pitches, (-15, 15)))),
+        "roll_deg": round(roll, 1), "roll_err_deg": float(abs(roll - 12)),
+        "still_head_unchanged": float(np.mean(np.all(busy[outside] == av.image[outside], axis=-1))),
+        "identity_ssim": float(structural_similarity(neutral_img[y0:y1, x0:x1], av.image[y0:y1, x0:x1],
+                                                     channel_axis=2)),
+        "identity_landmark_err": float(np.linalg.norm(neutral[upper_face, :2] - av.landmarks[upper_face, :2],
+                                                      axis=1).mean() / width),
+    }
+
+
+def meets_targets(q: dict) -> dict[str, bool]:
+    """Which TARGETS a portrait_quality result meets (errors and landmark error: at most; the rest: at least)."""
+    at_most = {"yaw_max_err_deg", "pitch_max_err_deg", "roll_err_deg", "identity_landmark_err"}
+    return {k: (q[k] <= t if k in at_most else q[k] >= t) for k, t in TARGETS.items()}
+
+
+def format_table(results: dict[str, dict]) -> str:
+    """{portrait: portrait_quality(...)} -> a markdown table, failed targets marked with a cross."""
+    keys = ("lip_gap_spearman", "lip_gap_rise", "blink_drop", "yaw_deg", "pitch_deg", "roll_deg",
+            "still_head_unchanged", "identity_ssim", "identity_landmark_err")
+    lines = ["| portrait | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+    for name, q in results.items():
+        ok = meets_targets(q)
+        ok.update(yaw_deg=ok["yaw_max_err_deg"], pitch_deg=ok["pitch_max_err_deg"], roll_deg=ok["roll_err_deg"])
+        cells = []
+        for k in keys:
+            v = q[k]
+            if isinstance(v, list):
+                text = ", ".join(f"{x:+.1f}" for x in v)
+            else:
+                text = f"{v:+.1f}" if k.endswith("_deg") else f"{v:.3f}"
+            cells.append(text + ("" if ok.get(k, True) else " ✗"))
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main(portraits: list[str] | None = None, as_json: bool = False, device: str = "cpu") -> int:
+    """Prepare each sample portrait, measure it, print a table (or one JSON object)."""
+    import json
+
+    import torch
+
+    from facecast.runtime.avatar import samples
+    from facecast.runtime.avatar.prepare import prepare_avatar
+    from facecast.runtime.avatar.render import PortraitRenderer
+
+    torch.set_num_threads(1)
+    results = {}
+    for name in portraits or ["astronaut", "grace_hopper", "obama", "biden", "painting", "pencil"]:
+        renderer = PortraitRenderer(prepare_avatar(samples.PORTRAITS[name](), name), device=device)
+        results[name] = portrait_quality(renderer)
+    print(json.dumps(results) if as_json else format_table(results))
+    return 0
