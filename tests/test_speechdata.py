@@ -309,3 +309,40 @@ if __name__ == "__main__":
     audio_s = sum(s.duration_s for s in corpus() + corpus("+f3"))
     wall_s = time.perf_counter() - t0
     print(f"speed: {audio_s:.1f} s of audio in {wall_s:.3f} s = {audio_s / wall_s:.0f}x real time")
+
+
+# --- flite: the second synthesizer -------------------------------------------------------------------------
+def test_flite_psdur_parsing_tiles_and_maps_phones():
+    from facecast.runtime.motion.flite import parse_psdur
+
+    phones = parse_psdur("pau:0.164 hh:0.255 ax:0.304 l:0.412 ow:0.523 pau:0.6 pau:0.7", 0.75)
+    assert phones == [(0.0, 0.164, "_"), (0.164, 0.255, "h"), (0.255, 0.304, "ə"), (0.304, 0.412, "l"),
+                      (0.412, 0.523, "oʊ"), (0.523, 0.75, "_")]
+    with pytest.raises(ValueError, match="unknown phone"):
+        parse_psdur("pau:0.1 qq:0.2", 0.3)
+
+
+def test_flite_speech_has_phone_timings_that_match_its_audio():
+    from facecast.runtime.motion.flite import flite_available, synthesize_flite
+
+    if not flite_available():
+        pytest.fail("flite is missing: `./facecast.sh test` installs it (apt-get install flite)")
+    slow = synthesize_flite("Bob bought a map.", "rms", duration_stretch=1.4, pad_s=0.2)
+    fast = synthesize_flite("Bob bought a map.", "rms", duration_stretch=0.8, pad_s=0.2)
+    assert slow.sample_rate_hz == 16000 and slow.duration_s > fast.duration_s * 1.3
+    assert slow.phones[0] == (0.0, pytest.approx(slow.phones[0][1]), "_") and slow.phones[0][1] > 0.2
+    assert slow.phones[-1][1] == pytest.approx(slow.duration_s)
+    track = sd.viseme_track(slow, strict=True)  # every flite phone has a viseme
+    assert track.shape[1] == 15
+    # the lips are shut for the first /b/ of "Bob": that interval is quiet next to the vowel after it
+    names = [n for _, _, n in slow.phones]
+    b = names.index("b")
+    x, rate = slow.audio, slow.sample_rate_hz
+
+    def rms(i: int) -> float:
+        start_s, end_s, _ = slow.phones[i]
+        return float(np.sqrt(np.mean(x[int(start_s * rate):int(end_s * rate)] ** 2)))
+
+    assert rms(b) < 0.5 * rms(b + 1)
+    with pytest.raises(ValueError, match="voice"):
+        synthesize_flite("hello", "nosuchvoice")

@@ -2,9 +2,9 @@
 
 `librivox_utterances() -> list[MotionUtterance]` loads each WAV (16 kHz mono) and turns its pocketsphinx
 phone alignment (CMU/ARPAbet names) into the espeak-style phone list eval_motion scores against: every
-ARPAbet phone is given its IPA symbol (ARPABET_IPA) and goes through speechdata's phone -> viseme table, so
-real and synthetic speech are judged by the same rules. Silences ("SIL", and any gap or trailing audio the
-alignment leaves) become speechdata.PAUSE. Source and licence: evaldata/librivox/README.md.
+ARPAbet phone is given its IPA symbol (speechdata.ARPABET_IPA) and goes through speechdata's phone -> viseme
+table, so real and synthetic speech are judged by the same rules. Silences ("SIL", fillers, and any gap or
+trailing audio the alignment leaves) become speechdata.PAUSE. Source and licence: evaldata/librivox/README.md.
 """
 
 from __future__ import annotations
@@ -20,15 +20,7 @@ from .eval_motion import MotionUtterance
 LIBRIVOX_DIR = Path(__file__).with_name("evaldata") / "librivox"
 SAMPLE_RATE_HZ = 16000
 
-# CMU phone set (stress digits stripped) -> the IPA symbol speechdata maps to a viseme.
-ARPABET_IPA: dict[str, str] = {
-    "AA": "ɑ", "AE": "æ", "AH": "ʌ", "AO": "ɔ", "AW": "aʊ", "AY": "aɪ", "B": "b", "CH": "tʃ", "D": "d",
-    "DH": "ð", "EH": "ɛ", "ER": "ɜ", "EY": "eɪ", "F": "f", "G": "ɡ", "HH": "h", "IH": "ɪ", "IY": "i",
-    "JH": "dʒ", "K": "k", "L": "l", "M": "m", "N": "n", "NG": "ŋ", "OW": "oʊ", "OY": "ɔɪ", "P": "p",
-    "R": "ɹ", "S": "s", "SH": "ʃ", "T": "t", "TH": "θ", "UH": "ʊ", "UW": "u", "V": "v", "W": "w", "Y": "j",
-    "Z": "z", "ZH": "ʒ",
-}
-_SILENCE = {"SIL", "SP", "+NSN+", "+SPN+", "+BREATH+", "+NOISE+"}
+_SILENCE = {"SIL", "SP", "+NSN+", "+SPN+", "+BREATH+", "+NOISE+"}  # pocketsphinx fillers: no mouth gesture
 
 
 def alignment_phones(alignment: dict, duration_s: float) -> list[tuple[float, float, str]]:
@@ -40,13 +32,13 @@ def alignment_phones(alignment: dict, duration_s: float) -> list[tuple[float, fl
         for phone in word.get("w", [word]):
             start_s, end_s = float(phone["b"]), float(phone["b"]) + float(phone["d"])
             label = phone["t"].rstrip("012").upper()
-            if label not in ARPABET_IPA and label not in _SILENCE:
+            if label not in sd.ARPABET_IPA and label not in _SILENCE:
                 raise ValueError(f"unknown phone {phone['t']!r} in the alignment")
             if start_s > t_s + 1e-6:
                 out.append((t_s, start_s, sd.PAUSE))
             start_s = max(start_s, t_s)
             if end_s > start_s:
-                out.append((start_s, end_s, ARPABET_IPA.get(label, sd.PAUSE)))
+                out.append((start_s, end_s, sd.ARPABET_IPA.get(label, sd.PAUSE)))
                 t_s = end_s
     if duration_s > t_s + 1e-6:
         out.append((t_s, duration_s, sd.PAUSE))

@@ -46,6 +46,16 @@ import numpy as np
 from facecast.bridge.schema import VISEME_NAMES  # the wire order; re-exported for training code
 PAUSE = "_"
 
+# CMU/ARPAbet phone names (stress digits stripped; pocketsphinx, flite) -> the IPA symbol PHONE_VISEMES and
+# SYMBOL_VISEME know, so speech labelled in ARPAbet is judged by the same viseme rules as espeak's.
+ARPABET_IPA: dict[str, str] = {
+    "AA": "ɑ", "AE": "æ", "AH": "ʌ", "AX": "ə", "AO": "ɔ", "AW": "aʊ", "AY": "aɪ", "B": "b", "CH": "tʃ", "D": "d",
+    "DH": "ð", "EH": "ɛ", "ER": "ɜ", "EY": "eɪ", "F": "f", "G": "ɡ", "HH": "h", "IH": "ɪ", "IY": "i",
+    "JH": "dʒ", "K": "k", "L": "l", "M": "m", "N": "n", "NG": "ŋ", "OW": "oʊ", "OY": "ɔɪ", "P": "p",
+    "R": "ɹ", "S": "s", "SH": "ʃ", "T": "t", "TH": "θ", "UH": "ʊ", "UW": "u", "V": "v", "W": "w", "Y": "j",
+    "Z": "z", "ZH": "ʒ",
+}
+
 # --- libespeak-ng ABI (speak_lib.h, API revision 12) -------------------------------------------------------
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
 _INIT_PHONEME_EVENTS = 0x0001
