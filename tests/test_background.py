@@ -6,6 +6,12 @@ pixel further than 40 px from the head mask and every pixel below the neck's bas
 to the portrait (the background and the body stay put); where the head uncovers what it covered,
 the output is the plate (mean difference <= 6 levels), which is not the face or hair that was there
 (mean difference from the portrait >= 25 levels); a format-1 .fca file without a plate still loads.
+
+Envelope (background.head_envelope): on all six sample portraits (obama, biden, astronaut,
+grace_hopper, painting, pencil) the head mask is 0 everywhere outside it (above the jaw line: the
+superellipse reaching 0.35 face widths past the cheeks and 0.6 face heights past the forehead top),
+255 on the face oval, > 200 on average in the hair band 0.1 face heights above the forehead top;
+on obama, whose short hair stands before a bright window, the top 10% of the crop's rows are 0.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ pytest.importorskip("matplotlib", reason="grace_hopper.jpg comes from matplotlib
 from scipy import ndimage  # noqa: E402
 
 from facecast.runtime.avatar import samples  # noqa: E402
-from facecast.runtime.avatar.background import push_pull  # noqa: E402
+from facecast.runtime.avatar.background import head_envelope, push_pull  # noqa: E402
 from facecast.runtime.avatar.prepare import FCA_VERSION, Avatar, make_masks, prepare_avatar  # noqa: E402
 from facecast.runtime.avatar.render import PortraitRenderer  # noqa: E402
 from facecast.runtime.avatar.sheet import motion_frame  # noqa: E402
@@ -37,7 +43,9 @@ def avatars() -> dict[str, Avatar]:
     return {"astronaut": prepare_avatar(samples.astronaut(), "astronaut"),
             "grace_hopper": prepare_avatar(samples.grace_hopper(), "grace_hopper"),
             "painting": prepare_avatar(samples.painting(), "painting"),
-            "pencil": prepare_avatar(samples.pencil_sketch(), "pencil", face_box=(177, 83, 96, 96))}
+            "pencil": prepare_avatar(samples.pencil_sketch(), "pencil", face_box=(177, 83, 96, 96)),
+            "obama": prepare_avatar(samples.obama(), "obama"),
+            "biden": prepare_avatar(samples.biden(), "biden")}
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +61,10 @@ def _full(renderer: PortraitRenderer, region_values: torch.Tensor) -> np.ndarray
     return out
 
 
-@pytest.mark.parametrize("name", ["astronaut", "grace_hopper", "painting", "pencil"])
+ALL = ["astronaut", "grace_hopper", "painting", "pencil", "obama", "biden"]
+
+
+@pytest.mark.parametrize("name", ALL)
 def test_head_mask_covers_the_face_and_leaves_the_top_corners(avatars, name):
     av = avatars[name]
     head, face = av.masks["head"], av.masks["face"] > 0
@@ -68,6 +79,19 @@ def test_head_mask_covers_the_face_and_leaves_the_top_corners(avatars, name):
     fr_h = float(np.linalg.norm(av.landmarks[10, :2] - av.landmarks[152, :2]))
     x, y = int(top[0]), int(top[1] - 0.1 * fr_h)
     assert head[y - 3:y + 3, x - 10:x + 10].mean() > 200, name
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_head_mask_stays_in_the_envelope(avatars, name):
+    av = avatars[name]
+    outside = ~head_envelope(av.landmarks, av.size)
+    assert outside.sum() > 0.1 * av.size ** 2           # the envelope does bound something
+    assert (av.masks["head"][outside] == 0).all(), name
+
+
+def test_obama_window_above_the_head_is_not_head(avatars):
+    av = avatars["obama"]
+    assert (av.masks["head"][: av.size // 10] == 0).all()
 
 
 @pytest.mark.parametrize("name", ["astronaut", "grace_hopper"])

@@ -6,7 +6,8 @@ Hopper, Barack Obama, Joe Biden: different ages, skin tones, glasses, a toothy s
 and a painting, so a fix tuned to one face shows up on the others.
 
 Thresholds (stated here, reported in docs): lip gap rises with jawOpen (Spearman >= 0.9 over a
-0..1 sweep); eye opening (iris-model eye contour) drops >= 70 % at eyeBlink = 1; head yaw estimated
+0..1 sweep) and at jawOpen 0.8 and 1 no mesh triangle at the jaw folds over and the head layer is
+opaque 4 px inside the dropped jaw line; eye opening (iris-model eye contour) drops >= 70 % at eyeBlink = 1; head yaw estimated
 from the landmarks within 5 degrees of the command up to +-20; a still head leaves every pixel outside
 the head mask bit-identical; pitch +-15 and roll 12 within 5 degrees too; a neutral render keeps the face (SSIM >= 0.9 on the face box, landmarks
 within 2 % of the face width of the source's).
@@ -32,6 +33,7 @@ from skimage.metrics import structural_similarity  # noqa: E402
 
 from facecast.runtime.avatar import check, samples  # noqa: E402
 from facecast.runtime.avatar import landmarks as lm  # noqa: E402
+from facecast.runtime.avatar.mesh import FACE_OVAL, SKIN_START  # noqa: E402
 from facecast.runtime.avatar.prepare import Avatar, load_portrait, prepare_avatar  # noqa: E402
 from facecast.runtime.avatar.render import PortraitRenderer  # noqa: E402
 from facecast.runtime.avatar.sheet import motion_frame  # noqa: E402
@@ -130,6 +132,33 @@ def test_lip_gap_grows_with_jaw_open(renderers, name):
     gaps = [check.lip_gap(check.measure(renderers[name].render(motion_frame({"jawOpen": j})))) for j in sweep]
     assert spearmanr(sweep, gaps).correlation >= 0.9, np.round(gaps, 3)
     assert gaps[-1] - gaps[0] > 0.2
+
+
+@pytest.mark.parametrize("name", PORTRAITS)
+def test_open_jaw_is_drawn_whole(renderers, avatars, name):
+    # the dropped chin and jaw line are neither sliced off where the person's outline was (the still
+    # head's flow cut) nor folded into steps (the skin ring under the chin overrunning the head ring)
+    r, av = renderers[name], avatars[name]
+    rest = r.rig.rest[:, :2]
+    tri = r.rig.triangles
+
+    def areas(p):
+        a, b, c = p[tri[:, 0]], p[tri[:, 1]], p[tri[:, 2]]
+        return (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+
+    rings = (tri >= SKIN_START).any(1)
+    low = [i for i in FACE_OVAL if av.landmarks[i, 1] > av.landmarks[[61, 291], 1].max()]
+    x0, y0, _, _ = r.region
+    for jaw in (0.8, 1.0):
+        frame = motion_frame({"jawOpen": jaw})
+        r.render(frame)
+        v = r.vertices(frame)[:, :2]
+        assert (np.sign(areas(v)[rings]) == np.sign(areas(rest)[rings])).all(), jaw
+        # 4 px inside the moved jaw line the head layer is opaque
+        c = v[FACE_OVAL].mean(0)
+        p = v[low] + 4 * (c - v[low]) / np.linalg.norm(c - v[low], axis=1, keepdims=True)
+        alpha = r.head_alpha.cpu().numpy()[(p[:, 1] - y0).astype(int), (p[:, 0] - x0).astype(int)]
+        assert alpha.min() > 0.9, (jaw, alpha.round(2))
 
 
 # The landmark models read this painting's closed eyes as still a little open whatever covers them:

@@ -7,16 +7,26 @@
 The renderer warps the layer with the head and lays it over the still plate, so that what a turning
 head uncovers is filled background, not the picture stretched.
 
-person_alpha is GrabCut-like, on a 128-px copy of the crop: colour GMMs for person and background,
-seeded by the face oval (person) and the crop's top corners outside the mesh's fixed ring
-(background), alternate with a min-cut (scipy's max-flow) over a contrast-sensitive 8-neighbour
-grid; a weak spatial prior favours the person near the head and below the chin. The cut is brought
-back to full size by a colour guided filter, which gives hair and edges a soft alpha that follows
-the picture. The face oval is always fully person.
+person_alpha is GrabCut-like, on a 128-px copy of the crop: colour GMMs for person and background
+alternate with a min-cut (scipy's max-flow) over a contrast-sensitive 8-neighbour grid. A shape
+prior bounds the head: above the jaw nothing outside head_envelope (a superellipse 0.35 face widths
+past the cheeks and 0.6 face heights past the forehead top) is person, and all of that band is
+sure background the background model learns from. Above the chin the person model is face and hair
+only, learnt once from the face oval and a thin band over the forehead, and a colour it does not
+explain counts as background (a bright window behind short hair); below the chin the body model
+is refitted each round. A weak spatial prior favours the person near the head, on the hair line
+and below the chin. The cut is brought back to full size by a colour guided filter, which gives
+hair and edges a soft alpha that follows the picture, clipped to the envelope. The face oval is
+always fully person.
 
 head_layer keeps the part of the person that belongs to the head: everything above the jaw, and
 below it only what lies inside the mesh's head ring (the neck), faded out towards the neck's base
-so that shoulders and body stay in the plate and never swing with the head.
+so that shoulders and body stay in the plate and never swing with the head. The layer's support
+(alpha > 0) is also where a still head may draw (the renderer cuts its flow there), so it takes in
+the jaw's reach: the head ring's inside below the mouth corners, where an open or sideways jaw
+moves the chin and jaw line over the background beside and under them. Where only the reach puts
+it, the layer is REACH_ALPHA (the stored mask's 1) and the plate keeps the picture: unmoved it is
+the portrait, and background carried along by the jaw is the picture's own.
 
 background_plate fills the layer's support by push-pull (a pyramid of weighted averages of the
 known pixels, coarse levels filling the holes of fine ones), then adds grain matched to the
@@ -35,19 +45,60 @@ from facecast.runtime.avatar.mesh import (FACE_OVAL, HEAD_RING_SCALE, OUTER_RING
 
 CUT_SIZE_PX = 128          # side of the copy the graph cut runs on
 GMM_COMPONENTS = 5
-CUT_ROUNDS = 4             # GMM fit <-> min-cut alternations (GrabCut converges in a few)
+CUT_ROUNDS = 8             # GMM fit <-> min-cut alternations: a window learnt as background takes a few more
 SMOOTHNESS = 6.0           # pairwise weight against the data term (nats)
 COST_SCALE = 40            # float costs -> the integer capacities max-flow takes
 GUIDE_RADIUS_PX = 6        # guided-filter window at full size, for a 512-px crop
 GUIDE_EPS = 2e-3
 NECK_FADE_F = (0.12, 0.38)  # layer fades from 1 to 0 between chin + these x face height
 PLATE_SEED = 1234          # the grain is fixed per portrait: the plate must not flicker between loads
+REACH_ALPHA = 1.0 / 255    # the layer where only the jaw's reach puts it (a uint8 mask's 1); person below 2
+# How far past the face oval a head can reach (hair, hats), in face heights F straight up and face
+# widths W sideways, along the face's own axes; below the jaw the head layer is bounded by the head
+# ring instead (mesh.HEAD_RING_SCALE), and the body is not bounded at all.
+ENVELOPE_UP_F = 0.6
+ENVELOPE_SIDE_W = 0.35
+ENVELOPE_POWER = 3.0       # of the superellipse over the head: rounder than a box, fuller than an ellipse
+UNEXPLAINED_LL = -6.0       # log density (colours in the unit cube) the background gets for any colour
+HAIRLINE_RING_SCALE = (1.25, 1.0, 1.0)
+HAIRLINE_PRIOR = 1.0       # nats for person on the hair line (HAIRLINE_RING_SCALE)
+SEED_RING_SCALE = (1.12, 1.0, 1.0)   # the cut's first guess at the person: the face and a thin band of hair
 
 
 def _polygon(size: int, poly: np.ndarray, scale: float = 1.0) -> np.ndarray:
     im = Image.new("L", (size, size), 0)
     ImageDraw.Draw(im).polygon([tuple(p) for p in np.asarray(poly, np.float64)[:, :2] * scale], fill=1)
     return np.asarray(im).astype(bool)
+
+
+def _face_axes(landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Unit (up, right) vectors of the face in the image: up from the chin to the forehead top."""
+    up = landmarks[10, :2].astype(np.float64) - landmarks[152, :2]
+    up /= max(float(np.linalg.norm(up)), 1e-9)
+    return up, np.array([-up[1], up[0]])
+
+
+def head_envelope(landmarks: np.ndarray, size: int, n: int | None = None) -> np.ndarray:
+    """(n, n) bool, n = size unless given: where the person may be, in an n x n copy of a size x size
+    crop. In the face's own axes (up: chin to forehead top) about the face centre: above the centre,
+    the half-superellipse (ENVELOPE_POWER) reaching ENVELOPE_SIDE_W face widths past the cheeks and ENVELOPE_UP_F face
+    heights past the forehead top (a head is round: hair and hats narrow towards the top); from the
+    centre down to the line through the jaw corners (172, 397), the band as wide as that;
+    below that line, anything (neck, shoulders, body)."""
+    n = size if n is None else n
+    s = n / size
+    fr = face_frame(landmarks)
+    up, right = _face_axes(landmarks)
+    half_w = (0.5 + ENVELOPE_SIDE_W) * fr["W"]
+    half_h = (0.5 + ENVELOPE_UP_F) * fr["F"]
+    yy, xx = (np.mgrid[:n, :n] + 0.5) / s
+    dx, dy = xx - fr["centre"][0], yy - fr["centre"][1]
+    t = dx * up[0] + dy * up[1]
+    u = dx * right[0] + dy * right[1]
+    inside = np.abs(u / half_w) ** ENVELOPE_POWER + (np.clip(t, 0, None) / half_h) ** ENVELOPE_POWER <= 1.0
+    jaw = landmarks[[172, 397], :2].astype(np.float64).mean(0)
+    below_jaw = (xx - jaw[0]) * up[0] + (yy - jaw[1]) * up[1] < 0
+    return inside | below_jaw | _polygon(n, landmarks[FACE_OVAL], s)
 
 
 # -- colour models ---------------------------------------------------------------------------------
@@ -154,10 +205,14 @@ def _zones(landmarks: np.ndarray, size: int, n: int) -> tuple[np.ndarray, np.nda
     mouth_y = float(landmarks[[61, 291], 1].mean())
     # the top corners: outside the fixed ring and above the middle of the face (shoulders never get there)
     sure_bg = ~outer & (yy < 0.5 * (eye_y + mouth_y))
+    # and everything beside and above the head past where any hair or hat reaches: a wide band of
+    # background that the colour model learns from (the backdrop right next to the head, not only
+    # the far corners)
+    sure_bg |= ~head_envelope(landmarks, size, n)
     chin_y = float(landmarks[152, 1])
     # weak prior: person inside the head ring, less and less likely the further out beside it (in
-    # head-ring radii, along the ray from the face centre); neutral straight above the head (hats, tall
-    # hair) and on the body
+    # head-ring radii, along the ray from the face centre), half as fast straight above the head (hats, tall
+    # hair); neutral on the body
     hr = ring(landmarks, HEAD_RING_SCALE) - fr["centre"]
     ang = np.arctan2(hr[:, 1], hr[:, 0])
     order = np.argsort(ang)
@@ -166,7 +221,10 @@ def _zones(landmarks: np.ndarray, size: int, n: int) -> tuple[np.ndarray, np.nda
     r_norm = np.hypot(dx, dy) / ring_r
     below = np.clip((yy - chin_y) / (0.3 * fr["F"]), 0, 1)
     sideways = np.clip(np.abs(dx) / np.maximum(np.hypot(dx, dy), 1e-9) * 1.5 - 0.3, 0.0, 1.0)
-    prior = np.where(head, 1.0, -sideways * np.clip(3.0 * (r_norm - 1.0), 0.0, 1.5)) * (1 - below)
+    prior = np.where(head, 1.0, -(0.5 + 0.5 * sideways) * np.clip(3.0 * (r_norm - 1.0), 0.0, 1.5)) * (1 - below)
+    # the hair line: right above the forehead the person is much more likely (short dark hair against
+    # a dark window lattice is decided by place, not colour)
+    prior[_polygon(n, ring(landmarks, HAIRLINE_RING_SCALE), s)] = HAIRLINE_PRIOR
     return face, sure_bg, prior
 
 
@@ -195,19 +253,33 @@ def person_alpha(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     face, sure_bg, prior = _zones(landmarks, size, n)
     x = small.reshape(-1, 3)
     # the first guess: inside the head ring or on the body under the chin
-    person = (prior > 0.5) | face | ((prior > -0.5) & ~sure_bg & (np.arange(n)[:, None] / n * size
-                                                                  > landmarks[152, 1]))
+    # the first guess: the face, a thin band of hair around it, and the body under the chin; the
+    # rest of the head ring is left to the colours (a bright window behind short hair must not
+    # teach the person model its colours)
+    hair_seed = _polygon(n, ring(landmarks, SEED_RING_SCALE), n / size)
+    below_chin = (np.arange(n)[:, None] + 0.5) * size / n > landmarks[152, 1]
+    person = face | hair_seed | ((prior > -0.5) & ~sure_bg & below_chin)
     # background colours are learnt above the chin only: what the cut leaves out of the body (a dark
     # helmet, a shirt's shadow) is not background, and would teach the model to drop dark hair
     # The first round learns the background from the sure corners alone (GrabCut's "outside the box"):
     # hair past the first guess must not be taught as background.
     upper = (np.arange(n)[:, None] + 0.5) * size / n < landmarks[152, 1]
     bg_pixels = sure_bg
+    bottom = np.zeros((n, n), bool)
+    bottom[-2:] = True
+    bottom &= below_chin
+    # Above the chin the person is face and hair only, learnt once from the face and the thin band
+    # around it: a white shirt in that model would claim a bright window behind the head, and so
+    # would a patch of window the first cut took in.
+    head_model = _Gmm(x[((face | hair_seed) & upper).ravel()])
     for _ in range(CUT_ROUNDS):
         fg_model = _Gmm(x[(person & ~sure_bg).ravel()])
         bg_model = _Gmm(x[bg_pixels.ravel()])
-        ll_fg = fg_model.log_likelihood(x).reshape(n, n)
+        ll_fg = np.where(upper, head_model.log_likelihood(x).reshape(n, n), fg_model.log_likelihood(x).reshape(n, n))
         ll_bg = bg_model.log_likelihood(x).reshape(n, n)
+        # around the head, a colour neither face nor hair explains is background, even one the
+        # background model has not seen (a window right behind the head, within the envelope)
+        ll_bg = np.where(upper, np.logaddexp(ll_bg, UNEXPLAINED_LL), ll_bg)
         # costs relative to the better model, so both stay non-negative for the max-flow capacities
         cost_fg = np.clip(ll_bg - ll_fg - prior, -30, 30)
         cost_bg = -cost_fg
@@ -216,7 +288,9 @@ def person_alpha(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
         cost_fg[sure_bg], cost_bg[sure_bg] = 1e6, 0.0
         new = _min_cut(cost_fg, cost_bg, small, SMOOTHNESS)
         lab, _ = ndimage.label(new)
-        keep = np.unique(lab[face & new])          # only what is joined to the face
+        # only what is joined to the face, or the body coming in at the bottom edge (a white collar
+        # may part it from the face where the backdrop is white too)
+        keep = np.unique(lab[(face | bottom) & new])
         new = ndimage.binary_fill_holes(np.isin(lab, keep[keep > 0]))
         if (new == person).all():
             break
@@ -227,6 +301,9 @@ def person_alpha(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     radius = max(2, round(GUIDE_RADIUS_PX * size / 512))
     alpha = _guided_filter(image.astype(np.float64) / 255.0, hard, radius, GUIDE_EPS)
     alpha = np.clip((alpha - 0.5) * 1.15 + 0.5, 0.0, 1.0)      # firmer core, same edge position
+    # the guided filter may bleed a few pixels past the envelope; the envelope is a hard bound
+    inside = ndimage.distance_transform_edt(head_envelope(landmarks, size))
+    alpha *= np.clip(inside / max(2.0, 0.01 * size), 0.0, 1.0)
     alpha[_polygon(size, landmarks[FACE_OVAL])] = 1.0
     return alpha.astype(np.float32)
 
@@ -252,20 +329,29 @@ def head_zone(landmarks: np.ndarray, size: int) -> np.ndarray:
     return zone * np.clip((base - yy) / (base - top), 0.0, 1.0)
 
 
+def jaw_reach(landmarks: np.ndarray, size: int) -> np.ndarray:
+    """(S, S) bool: where the jaw may draw with the head still: inside the head ring and below the
+    mouth corners (the jaw's motion starts there and fades out at the head ring, which stays put)."""
+    below = np.arange(size)[:, None] + 0.5 > float(landmarks[[61, 291], 1].min())
+    return below & _polygon(size, ring(landmarks, HEAD_RING_SCALE))
+
+
 def head_layer(person: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """(S, S) float32 0..1: the part of the person alpha (S, S) that moves with the head: person x
     head_zone, never past the box of the mesh's fixed outer ring (nothing outside it is redrawn);
-    1 on the face oval."""
+    1 on the face oval; REACH_ALPHA where only jaw_reach puts it (alpha below 1.5 REACH_ALPHA is 0)."""
     size = person.shape[0]
     zone = head_zone(landmarks, size)
     # nothing outside the box of the mesh's fixed ring is ever redrawn (the renderer's region)
     lo, hi = _ring_box(landmarks, size, head_grow(landmarks, person * zone))
-    inside = np.zeros((size, size))
-    inside[lo[1]:hi[1], lo[0]:hi[0]] = 1.0
-    zone *= inside
-    layer = person * zone
+    inside = np.zeros((size, size), bool)
+    inside[lo[1]:hi[1], lo[0]:hi[0]] = True
+    layer = person * zone * inside
     layer[_polygon(size, landmarks[FACE_OVAL])] = 1.0
-    layer[layer < 1.0 / 255] = 0.0
+    layer[layer < 1.5 * REACH_ALPHA] = 0.0
+    # the open jaw is drawn whole: its reach is in the support (a flow cut at the person's outline
+    # would slice the dropped chin and jaw line off against the background)
+    layer[(layer == 0) & jaw_reach(landmarks, size) & inside] = REACH_ALPHA
     return layer.astype(np.float32)
 
 
@@ -299,13 +385,14 @@ def push_pull(values: np.ndarray, known: np.ndarray) -> np.ndarray:
 def background_plate(image: np.ndarray, layer: np.ndarray, landmarks: np.ndarray,
                      person: np.ndarray | None = None) -> np.ndarray:
     """(S, S, 3) uint8: the portrait with the layer's support (layer > 0) replaced by background
-    filled in from around it, with matching grain; elsewhere exactly the portrait (the renderer's
-    premultiplied layer is 0 there only if the plate is the portrait).
+    filled in from around it, with matching grain, except where the layer is only the jaw's reach
+    (REACH_ALPHA); elsewhere exactly the portrait (the renderer's premultiplied layer is 0 there
+    only if the plate is the portrait).
     person (S, S) 0..1, when given, keeps the body's colours out of the fill (what a head uncovers
     is the background behind it, not the shirt)."""
     size = image.shape[0]
     img = image.astype(np.float64)
-    hole = layer > 0
+    hole = layer > 1.5 * REACH_ALPHA
     known = ~hole
     if person is not None:
         clear = known & ~ndimage.binary_dilation(person > 0.05, iterations=2)

@@ -54,15 +54,20 @@ HEAD_START = SKIN_START + RING_POINTS
 MID_START = HEAD_START + RING_POINTS
 OUTER_START = MID_START + RING_POINTS
 # Ring scales from the face centre, by direction: (up, sideways, down). Up leaves room for hair,
-# down for the neck the chin slides over when the jaw opens (all of it inside the head ring).
+# down for the neck the chin slides over when the jaw opens (all of it inside the head ring). The
+# skin ring under the chin drops with the jaw (0.9 x shapes.JAW_DROP_F = 0.23 face heights at
+# jawOpen 1) while the head ring stays, so the head ring's bottom sits 0.4 face heights under the
+# chin: a third of the band between them is left at a full drop. At 0.275 (down = 1.55) the skin
+# ring went past the head ring, the triangles folded over and the chin's edge came out in steps.
 SKIN_RING_SCALE = (1.1, 1.08, 1.1)   # just outside the face edge: spreads the turn's stretch
-HEAD_RING_SCALE = (1.42, 1.18, 1.55)
-MID_RING_SCALE = (1.75, 1.5, 1.8)
-OUTER_RING_SCALE = (2.15, 1.85, 2.05)
+HEAD_RING_SCALE = (1.42, 1.18, 1.8)
+MID_RING_SCALE = (1.75, 1.5, 2.0)
+OUTER_RING_SCALE = (2.15, 1.85, 2.2)
 HAIR_MARGIN = 0.08         # head ring this far (in face-oval radii) past where the head layer ends
 MAX_RING_GROW = 1.7        # a ring grows at most this much for big hair or a hat
 RING_FOLLOW = 0.25         # share of the head motion the middle ring takes (its upper part)
-NECK_STAY = 0.75           # the head ring's bottom point takes 1 - this of the head motion
+NECK_STAY = 0.9            # the head ring's bottom point takes 1 - this of the head motion (it sits low on
+                           # the neck: more and a nod bares the plate under the neck's faded base)
 # A nod warped from one frontal photo reads smaller than it is (no occlusion or shading change):
 # the landmark model sees about 2/3 of the commanded pitch on our portraits, so pitch is scaled up.
 PITCH_GAIN = 1.4

@@ -189,6 +189,7 @@ class PortraitRenderer:
                 flow[0, by - y0:by - y0 + bh, bx - x0:bx - x0 + bw] = fine
             if not np.any(np.asarray(frame.head)):
                 # a still head moves nothing outside it: cut the coarse flow's bilinear bleed at the outline
+                # (the mask takes in the jaw's reach, background.jaw_reach, so an open jaw is not cut)
                 flow = flow * self._head_mask
             grid = (self._base + flow) * (2.0 / self.size) - 1.0
             # past the picture's edge the layer is transparent (the plate shows): repeating the edge
