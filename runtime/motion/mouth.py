@@ -9,8 +9,9 @@ Lip aperture is jawOpen - mouthClose (MotionFrame.lip_aperture). Bilabial closur
 state, `closure` in 0..1, smoothed with a ~8 ms attack so /p b m/ seal within two 60 Hz frames even when the
 jaw is still lowered from the previous vowel: mouthClose = closure * jawOpen, so the aperture is
 jawOpen * (1 - closure) and reaches ~0 whatever the jaw does. Silence is the neutral pose: everything 0,
-lips together. The viseme weights are sharpened before mixing (VISEME_SHARPNESS, CLOSURE_GAIN) so that an
-uncertain model still seals /p b m/ and leaves vowels open instead of hovering half-open.
+lips together. The viseme weights are sharpened before mixing (VISEME_SHARPNESS, CLOSURE_GAIN, SILENCE_BIAS) so that
+an uncertain model still seals /p b m/, keeps pauses shut and leaves vowels open instead of hovering
+half-open.
 
 `intensity` (0..2) scales the poses (articulation strength; closure is not scaled, closed lips stay closed);
 `smoothing` (0..4, 1 = default) scales every time constant, the closure attack capped at 15 ms.
@@ -33,6 +34,7 @@ MOUTH_CHANNELS: tuple[str, ...] = (
 )
 _BS = {n: i for i, n in enumerate(BLENDSHAPE_NAMES)}
 _CH = {n: i for i, n in enumerate(MOUTH_CHANNELS)}
+_SIL = VISEME_NAMES.index("sil")
 
 # Symmetric shorthand expanded to Left/Right below: smile, stretch, press, lowerDown, upperUp.
 _PAIRED = ("mouthSmile", "mouthStretch", "mouthPress", "mouthLowerDown", "mouthUpperUp")
@@ -61,7 +63,7 @@ VISEME_POSES: dict[str, dict[str, float]] = {
 # (attack_s, release_s) per channel family. Jaw and tongue are quick; rounding is slow to come and slower to
 # go (it anticipates and lingers, the classic coarticulation of /u/); spreading sits between.
 _TIME_CONSTANTS_S: dict[str, tuple[float, float]] = {
-    "jawOpen": (0.035, 0.030),
+    "jawOpen": (0.035, 0.020),  # closes faster than it opens: shut within ~60 ms when a pause starts
     "mouthFunnel": (0.050, 0.080), "mouthPucker": (0.050, 0.080),
     "mouthSmile": (0.045, 0.070), "mouthStretch": (0.040, 0.060),
     "mouthPress": (0.015, 0.040), "mouthRollLower": (0.025, 0.050), "mouthRollUpper": (0.025, 0.050),
@@ -75,6 +77,9 @@ _TIME_CONSTANTS_S: dict[str, tuple[float, float]] = {
 # bilabial weight passes 1/CLOSURE_GAIN. Chosen on the degraded dev set, checked on real speech.
 VISEME_SHARPNESS = 2.0
 CLOSURE_GAIN = 2.0
+# Silence's (sharpened) weight counts this many times: when the model hesitates between a pause and a sound,
+# the mouth stays shut. A mouth flapping in a pause (reverb tails, noise) is the more visible error.
+SILENCE_BIAS = 3.0
 CLOSURE_ATTACK_S = 0.008  # the seal of /p b m/: must show within ~30 ms
 CLOSURE_RELEASE_S = 0.025  # the release burst opens the lips fast too
 _MAX_CLOSURE_ATTACK_S = 0.015
@@ -161,6 +166,7 @@ class MouthModel:
         w = np.clip(w, 0.0, None)
         if w.sum() > 1e-6:
             w = (w / w.max()) ** VISEME_SHARPNESS  # scaled first so tiny weights don't underflow
+            w[_SIL] *= SILENCE_BIAS
         total = w.sum()
         w = w / total if total > 1e-6 else np.eye(len(VISEME_NAMES))[0]
         return self._intensity * (w @ self._poses), min(1.0, CLOSURE_GAIN * float(w @ self._closure_pose))

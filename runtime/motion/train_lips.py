@@ -1,15 +1,17 @@
-"""Train the lip model (log-mel -> Oculus visemes) on augmented espeak-ng speech and export it to ONNX.
+"""Train the lip model (log-mel -> Oculus visemes) on augmented synthetic speech and export it to ONNX.
 
-One command reproduces the shipped model (CPU, one torch thread: 22 min measured on a shared 2-core VM, of
-which ~70 s synthesis; the synthesized set is cached in tmp/cache/lips, git-ignored):
+One command reproduces the shipped model (CPU, one torch thread; timings in models/LIPS_MODEL_CARD.md; the
+synthesized sets are cached in tmp/cache/lips, git-ignored):
 
     python -m facecast.runtime.motion.train_lips --out runtime/motion/models/lips.onnx
 
 Data: sentences drawn from the word lists below (8 languages), spoken by espeak-ng through
-`speechdata.synthesize` with many voice variants, rates 120-260 wpm and pitches 20-80; labels are
-`speechdata.viseme_track` at 100 Hz. Augmentation (at 16 kHz): random silence padding, reverb
-(exponentially decaying noise impulse response), telephone band-limiting (300-3400 Hz), random level,
-additive white / pink / babble noise at 0-40 dB SNR.
+`speechdata.synthesize` with many voice variants, rates 120-260 wpm and pitches 20-80, plus English
+sentences from flite's voices (`flite.synthesize_flite`, FLITE_TRAIN_VOICES, duration stretch 0.75-1.4),
+whose vocoders differ from espeak's; labels are `speechdata.viseme_track` at 100 Hz. Augmentation (at
+16 kHz): random silence padding, reverb (exponentially decaying noise impulse response; more often in
+training than in the dev set), telephone band-limiting (300-3400 Hz), random level, additive white / pink /
+babble noise at 0-40 dB SNR. Frames labelled silence weigh `--sil-weight` times more in the loss.
 Held-out dev set (`dev_utterances`): other voice variants (DEV_VARIANTS) and other words (every 5th word of
 each list) than training; languages DEV_LANGS.
 
@@ -30,10 +32,13 @@ import numpy as np
 from scipy.signal import butter, fftconvolve, resample_poly, sosfilt
 
 from . import speechdata as sd
+from .flite import synthesize_flite
 from .features import LOG_FLOOR, N_MELS, SAMPLE_RATE_HZ, log_mel
 
 N_VISEMES = len(sd.VISEME_NAMES)
 DEFAULT_CACHE = Path("tmp/cache/lips")
+DEV_REVERB_P = 0.3    # share of dev utterances with reverb (the degraded dev set is fixed: never change this)
+TRAIN_REVERB_P = 0.5  # training sees more: reverb tails filling pauses were the main cause of open silences
 
 # --- texts -------------------------------------------------------------------------------------------------
 # Phonetically varied everyday words; every 5th word (index % 5 == 4) is reserved for the dev set.
@@ -99,6 +104,8 @@ TRAIN_VARIANTS = ("", "m1", "m2", "m4", "m5", "m6", "m8", "f1", "f3", "f4", "kla
                   "robert", "steph", "zac", "iven", "edward")
 DEV_VARIANTS = ("m3", "m7", "f2", "f5", "klatt3", "steph2", "iven2")
 assert not set(TRAIN_VARIANTS) & set(DEV_VARIANTS)
+FLITE_TRAIN_VOICES = ("awb", "rms", "kal16")
+FLITE_DEV_VOICES = ("slt",)
 
 
 def split_words(lang: str, split: str) -> list[str]:
@@ -136,10 +143,12 @@ def _reverb(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 _TELEPHONE = butter(4, [300, 3400], btype="bandpass", fs=SAMPLE_RATE_HZ, output="sos")
 
 
-def augment(x: np.ndarray, rng: np.random.Generator, babble_pool: list[np.ndarray]) -> np.ndarray:
-    """16 kHz clean speech -> reverb?, telephone?, level, noise? (white/pink/babble at 0-40 dB SNR), clip."""
+def augment(x: np.ndarray, rng: np.random.Generator, babble_pool: list[np.ndarray],
+            reverb_p: float = DEV_REVERB_P) -> np.ndarray:
+    """16 kHz clean speech -> reverb? (probability reverb_p), telephone?, level, noise? (white/pink/babble at
+    0-40 dB SNR), clip."""
     x = x.astype(np.float64)
-    if rng.random() < 0.3:
+    if rng.random() < reverb_p:
         x = _reverb(x, rng)
     if rng.random() < 0.15:
         x = sosfilt(_TELEPHONE, x)
@@ -177,25 +186,37 @@ class Utterance:
 
 
 def make_utterances(split: str, n: int, seed: int, augmented: bool = True,
-                    langs: tuple[str, ...] | None = None) -> list[Utterance]:
-    """n synthesized (and, if augmented, degraded) utterances from the `split` voices and words."""
+                    langs: tuple[str, ...] | None = None, reverb_p: float = DEV_REVERB_P,
+                    engine: str = "espeak") -> list[Utterance]:
+    """n synthesized (and, if augmented, degraded) utterances from the `split` voices and words.
+
+    engine: "espeak" (espeak-ng, `langs`) or "flite" (English; FLITE_TRAIN_VOICES or FLITE_DEV_VOICES).
+    """
     rng = np.random.default_rng(seed)
     langs = langs or (TRAIN_LANGS if split == "train" else DEV_LANGS)
     variants = TRAIN_VARIANTS if split == "train" else DEV_VARIANTS
     babble: list[np.ndarray] = []
     out: list[Utterance] = []
     for i in range(n):
-        lang = langs[i % len(langs)]  # fixed order (espeak keeps some state across voices: see speechdata)
-        variant = variants[int(rng.integers(len(variants)))]
-        voice = lang + (f"+{variant}" if variant else "")
-        text = make_sentence(rng, split_words(lang, split))
-        speech = sd.synthesize(text, voice, rate_wpm=int(rng.integers(120, 261)), pitch=int(rng.integers(20, 81)),
-                               pitch_range=int(rng.integers(20, 91)), pad_s=float(rng.uniform(0.05, 0.6)))
+        if engine == "flite":
+            voices = FLITE_TRAIN_VOICES if split == "train" else FLITE_DEV_VOICES
+            voice = voices[i % len(voices)]
+            text = make_sentence(rng, split_words("en", split))
+            speech = synthesize_flite(text, voice, duration_stretch=float(rng.uniform(0.75, 1.4)),
+                                      pad_s=float(rng.uniform(0.05, 0.6)))
+        else:
+            lang = langs[i % len(langs)]  # fixed order (espeak keeps some state across voices: see speechdata)
+            variant = variants[int(rng.integers(len(variants)))]
+            voice = lang + (f"+{variant}" if variant else "")
+            text = make_sentence(rng, split_words(lang, split))
+            speech = sd.synthesize(text, voice, rate_wpm=int(rng.integers(120, 261)),
+                                   pitch=int(rng.integers(20, 81)), pitch_range=int(rng.integers(20, 91)),
+                                   pad_s=float(rng.uniform(0.05, 0.6)))
         target = sd.viseme_track(speech, strict=False)
         audio = resample_poly(speech.audio.astype(np.float64), SAMPLE_RATE_HZ // 50, speech.sample_rate_hz // 50)
         clean = audio.astype(np.float32)
         if augmented:
-            audio = augment(clean, rng, babble)
+            audio = augment(clean, rng, babble, reverb_p)
         else:
             audio = clean * np.float32(10 ** (-20 / 20) / (np.sqrt(np.mean(clean ** 2)) + 1e-12))
         babble.append(clean)
@@ -211,13 +232,15 @@ def dev_utterances(n: int = 120, augmented: bool = True, seed: int = 7) -> list[
     return make_utterances("dev", n, seed=seed + (0 if augmented else 1000), augmented=augmented)
 
 
-def cached_train_set(n: int, seed: int, cache_dir: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def cached_train_set(n: int, seed: int, cache_dir: Path, reverb_p: float = TRAIN_REVERB_P,
+                     engine: str = "espeak") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(mel (F, 80) float16, target (F, 15) float16, starts (U+1,) int64 utterance offsets), cached as .npz."""
-    path = cache_dir / f"train_n{n}_s{seed}.npz"
+    prefix = "train" if engine == "espeak" else f"train_{engine}"
+    path = cache_dir / f"{prefix}_n{n}_s{seed}_rev{round(reverb_p * 100)}.npz"
     if path.is_file():
         z = np.load(path)
         return z["mel"], z["target"], z["starts"]
-    utts = make_utterances("train", n, seed)
+    utts = make_utterances("train", n, seed, reverb_p=reverb_p, engine=engine)
     mel = np.concatenate([u.mel for u in utts]).astype(np.float16)
     target = np.concatenate([u.target for u in utts]).astype(np.float16)
     starts = np.cumsum([0] + [len(u.mel) for u in utts])
@@ -282,7 +305,12 @@ def train(args) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     t0 = time.time()
-    mel, target, starts = cached_train_set(args.n_utts, args.seed, Path(args.cache))
+    mel, target, starts = cached_train_set(args.n_utts, args.seed, Path(args.cache), args.reverb_p)
+    if args.flite_utts:
+        f_mel, f_target, f_starts = cached_train_set(args.flite_utts, args.seed, Path(args.cache), args.reverb_p,
+                                                     engine="flite")
+        mel, target = np.concatenate([mel, f_mel]), np.concatenate([target, f_target])
+        starts = np.concatenate([starts, f_starts[1:] + starts[-1]])
     print(f"data: {len(starts) - 1} utterances, {len(mel) / 100 / 3600:.2f} h, {time.time() - t0:.0f} s", flush=True)
     mel32 = mel.astype(np.float32)
     mean, std = mel32.mean(0), mel32.std(0) + 1e-3
@@ -312,7 +340,9 @@ def train(args) -> None:
             x = torch.stack([mel_t[k: k + seq + K - 1] for k in ks])
             y = torch.stack([tgt_t[k + K - 1: k + K - 1 + seq] for k in ks])
             logits, _ = net(x)
-            loss = -(y * torch.log_softmax(logits, -1)).sum(-1).mean()
+            # frames labelled mostly silence weigh more: a mouth left open in a pause is the most visible error
+            weight = 1.0 + (args.sil_weight - 1.0) * (y[..., 0] > 0.5).float()
+            loss = (-(y * torch.log_softmax(logits, -1)).sum(-1) * weight).sum() / weight.sum()
             opt.zero_grad()
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
@@ -382,8 +412,12 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--out", default="runtime/motion/models/lips.onnx")
     p.add_argument("--cache", default=str(DEFAULT_CACHE), help="where the synthesized training set is cached")
-    p.add_argument("--n-utts", type=int, default=6000)
-    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--n-utts", type=int, default=10000)
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--flite-utts", type=int, default=3000,
+                   help="extra English utterances from flite's voices (0: espeak-ng only)")
+    p.add_argument("--reverb-p", type=float, default=TRAIN_REVERB_P, help="share of training utterances with reverb")
+    p.add_argument("--sil-weight", type=float, default=2.0, help="loss weight of frames labelled silence")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--seq", type=int, default=200, help="frames per training chunk")
     p.add_argument("--lr", type=float, default=3e-3)
