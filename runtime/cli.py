@@ -346,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="quality: `facecast eval lipsync` (held-out speech), `facecast eval render` "
                                     "(renderer on the sample portraits)")
     p.add_argument("what", choices=["lipsync", "render"])
-    p.add_argument("--portraits", help="eval render: comma-separated sample portraits (default: all six)")
+    p.add_argument("--portraits", help="eval render: comma-separated sample portraits (default: every one with a docs/sheets sheet)")
     p.add_argument("--model", help="ONNX lip model (default: the shipped one)")
     p.add_argument("--n", type=int, default=120, help="dev utterances per condition")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
