@@ -54,14 +54,6 @@ def renderers(avatars) -> dict[str, PortraitRenderer]:
     return {k: PortraitRenderer(v, device="cpu") for k, v in avatars.items()}
 
 
-def eye_opening_iris(image: np.ndarray, landmarks: np.ndarray) -> float:
-    """Lid gap / eye width from the iris model's refined eye contour (MediaPipe's refine_landmarks
-    eyes): contour points 0..8 lower lid corner to corner, 9..15 upper lid."""
-    contour = lm.iris(image, landmarks).contour[:, :16, :2]
-    out = [np.mean(c[[3, 4, 5], 1] - c[[11, 12, 13], 1]) / np.linalg.norm(c[0] - c[8]) for c in contour]
-    return float(np.mean(out))
-
-
 # -- preparation and inputs -------------------------------------------------------------------------
 
 def test_avatar_file_roundtrip(avatars, tmp_path):
@@ -175,7 +167,7 @@ def test_blink_closes_the_eyes(renderers, name):
     opening = []
     for b in (0.0, 1.0):
         img = r.render(motion_frame({"eyeBlinkLeft": b, "eyeBlinkRight": b}))
-        opening.append(eye_opening_iris(img, check.measure(img)))
+        opening.append(check.eye_opening_iris(img, check.measure(img)))
     assert opening[1] <= 0.3 * opening[0], opening
 
 
