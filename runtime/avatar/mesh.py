@@ -14,6 +14,9 @@ one outside it (head ring to the fixed outer ring).
 Head motion rotates the 3-D vertices about a pivot behind the face near ear level (the atlas joint
 is there) and projects them orthographically; the head ring sits at the pivot's depth (a head's
 silhouette is about as deep as its centre), so it turns in place rather than sweeping sideways.
+Landmarks on or just inside the visible face outline take the outline's depth (outline_depth): on a
+slightly turned photo the mesh model puts far-cheek points on the silhouette with a cheek's depth, and
+turning those at their own depth tore the face edge into a saw-tooth.
 """
 
 from __future__ import annotations
@@ -64,6 +67,7 @@ HEAD_RING_SCALE = (1.42, 1.18, 1.8)
 MID_RING_SCALE = (1.75, 1.5, 2.0)
 OUTER_RING_SCALE = (2.15, 1.85, 2.2)
 HAIR_MARGIN = 0.08         # head ring this far (in face-oval radii) past where the head layer ends
+OUTLINE_BAND_W = 0.05     # landmarks this close to the face oval (in face widths) take some of its depth
 MAX_RING_GROW = 1.7        # a ring grows at most this much for big hair or a hat
 RING_FOLLOW = 0.25         # share of the head motion the middle ring takes (its upper part)
 NECK_STAY = 0.9            # the head ring's bottom point takes 1 - this of the head motion (it sits low on
@@ -124,6 +128,32 @@ def head_grow(landmarks: np.ndarray, layer: np.ndarray) -> np.ndarray:
     # no single spike: each point keeps at least the mean of its neighbours' growth
     nb = (np.roll(grow, 1) + np.roll(grow, -1)) / 2
     return np.maximum(grow, 1.0 + upward * (nb - 1.0))
+
+
+def outline_depth(landmarks: np.ndarray) -> np.ndarray:
+    """(N,) landmark depths for posing: near the face's outline in the picture they ease to the depth of
+    the face oval where it passes nearest (all of it at and outside the oval, none from OUTLINE_BAND_W
+    face widths in). On a face photographed turned, the far cheek's landmarks crowd up to the outline
+    and some stand past the oval (which lies further back, round the side of the head); with their own
+    nearer depths a turn moves them two to three times as far as the oval points beside them, and the
+    hair and background edge along the outline comes out as a saw-tooth."""
+    z = landmarks[:, 2].astype(np.float64).copy()
+    p = landmarks[:N_LANDMARKS, :2].astype(np.float64)
+    a = p[FACE_OVAL]
+    ab = np.roll(a, -1, axis=0) - a
+    za = z[FACE_OVAL]
+    dz = np.roll(za, -1) - za
+    q = p[:, None]                                                    # (468, 1, 2) against 36 segments
+    t = np.clip(((q - a) * ab).sum(-1) / np.maximum((ab * ab).sum(-1), 1e-9), 0.0, 1.0)
+    dist = np.linalg.norm(a + t[..., None] * ab - q, axis=-1)
+    k = np.argmin(dist, axis=1)
+    rows = np.arange(len(k))
+    z_oval = za[k] + t[rows, k] * dz[k]
+    w = np.clip(dist[rows, k] / (OUTLINE_BAND_W * face_frame(landmarks)["W"]), 0.0, 1.0)
+    w[~inside_polygon(p, a)] = 0.0
+    w[FACE_OVAL] = 1.0
+    z[:N_LANDMARKS] = z_oval + w * (z[:N_LANDMARKS] - z_oval)
+    return z
 
 
 def head_ring(landmarks: np.ndarray) -> np.ndarray:
@@ -188,6 +218,7 @@ def build_rig(landmarks: np.ndarray, iris: np.ndarray, open_mouth: np.ndarray | 
     triangulating (the jaw basis), so triangles follow the lip edges; `grow` (36,) head_grow's
     factors for the head, middle and outer rings."""
     lmk = landmarks.astype(np.float64)
+    lmk[:, 2] = outline_depth(lmk)
     fr = face_frame(lmk)
     ears = lmk[[234, 454]]
     pivot = np.array([ears[:, 0].mean(), ears[:, 1].mean() + 0.1 * fr["F"], ears[:, 2].mean() + 0.15 * fr["W"]])
