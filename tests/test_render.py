@@ -303,6 +303,9 @@ def test_bench_render_reports_fps_and_stages():
     result = bench_render(duration_s=0.3, size=256)
     assert result["frames"] > 0 and result["fps"] > 0
     assert {"vertices", "raster", "warp", "mouth", "output"} <= set(result["stages_ms_p50"])
+    # 256 px: image, plate and four masks of 256 x 256
+    assert result["avatar_arrays_mib"] == pytest.approx((2 * 3 + 4) * 256 * 256 / 2 ** 20, rel=0.3)
+    assert result["rss_peak_mib"] > 50
 
 
 def test_sheet_png_is_a_grid(renderers):

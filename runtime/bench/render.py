@@ -12,6 +12,7 @@ Figures are as good as the machine is quiet: `machine.loadavg` is recorded.
 
 from __future__ import annotations
 
+import resource
 import time
 from pathlib import Path
 
@@ -84,5 +85,9 @@ def bench_render(duration_s: float = 5.0, size: int = 512, device: str = "auto",
         "target": {"fps": 60, "ms_per_frame": 16.7},
         "prepare_s": round(prepare_s, 3),
         "renderer_init_s": round(init_s, 3),
+        # resident memory of the whole process (Python, torch, onnxruntime and the landmark models included)
+        "rss_peak_mib": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+        "avatar_arrays_mib": round(sum(a.nbytes for a in (avatar.image, avatar.plate, *avatar.masks.values())
+                                       if a is not None) / 2 ** 20, 2),
         "machine": {**machine_info(), "torch": torch.__version__},
     }
