@@ -105,18 +105,30 @@ def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Dev-set lip-sync metrics of the lip model and the energy baseline")
     p.add_argument("--model", default=str(DEFAULT_MODEL_PATH))
     p.add_argument("--n", type=int, default=120, help="dev utterances per condition")
+    p.add_argument("--by-language", action="store_true", help="also a table per dev language (the model card's)")
     args = p.parse_args(argv)
     models = {"LipModel": LipModel(args.model, device="cpu"), "EnergyLips": EnergyLips()}
     keys = ("top1", "top1_speech", "group_acc", "lips_closed_pbm", "pp_top1", "silence_acc", "lag_ms",
             "openness_corr")
     print("| condition | model | " + " | ".join(keys) + " |")
     print("|---|---|" + "---|" * len(keys))
+    by_language = []
     for cond, aug in (("clean", False), ("augmented", True)):
         utts = dev_utterances(args.n, augmented=aug)
         for name, model in models.items():
             r = evaluate(model, utts)
             cells = [f"{r[k]:.1f}" if k == "lag_ms" else f"{r[k]:.3f}" for k in keys]
             print(f"| {cond} ({r['n_frames']} frames) | {name} | " + " | ".join(cells) + " |", flush=True)
+        if args.by_language:
+            for lang in sorted({u.voice.split("+")[0] for u in utts}):
+                part = [u for u in utts if u.voice.split("+")[0] == lang]
+                m, b = evaluate(models["LipModel"], part), evaluate(models["EnergyLips"], part)
+                by_language.append(f"| {cond} | {lang} | {len(part)} | {m['top1']:.3f} | {m['group_acc']:.3f} | "
+                                   f"{m['lips_closed_pbm']:.3f} | {b['top1']:.3f} |")
+    if by_language:
+        print("\n| dev set | language | utterances | top-1 | group acc | lips closed /p b m/ | baseline top-1 |")
+        print("|---|---|---|---|---|---|---|")
+        print("\n".join(by_language))
 
 
 if __name__ == "__main__":
