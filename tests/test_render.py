@@ -28,6 +28,7 @@ from PIL import Image
 pytest.importorskip("skimage", reason="the portraits come from scikit-image (pip install scikit-image)")
 pytest.importorskip("matplotlib", reason="grace_hopper.jpg comes from matplotlib's sample data")
 
+from matplotlib.path import Path as MplPath  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 from skimage.metrics import structural_similarity  # noqa: E402
 
@@ -316,3 +317,25 @@ def test_sheet_png_is_a_grid(renderers):
     buf = io.BytesIO()
     Image.fromarray(sheet).save(buf, format="PNG")
     assert buf.tell() > 10_000
+
+
+def test_turn_feathering_touches_only_the_outline(renderers, avatars, monkeypatch):
+    """The feathering of a squeezed, turned layer changes nothing at live-sized turns and, at 20 degrees,
+    only the far side's outline: nothing inside the face oval shrunk to OUTLINE_BAND - 0.2 (the feather's
+    weight is spread a cell each side of the cut and its blur reaches a few pixels further)."""
+    from facecast.runtime.avatar import render as render_mod
+
+    r, av = renderers["biden"], avatars["biden"]
+    poses = {6: motion_frame({"jawOpen": 0.4, "eyeBlinkLeft": 1.0}, (0, 6, 0, 0, 0, 0)),
+             20: motion_frame({}, (0, 20, 0, 0, 0, 0))}
+    feathered = {k: r.render(f) for k, f in poses.items()}
+    monkeypatch.setattr(render_mod.PortraitRenderer, "_feather_squeezed_edges", lambda self, fg, disp, dst: fg)
+    plain = {k: r.render(f) for k, f in poses.items()}
+    np.testing.assert_array_equal(feathered[6], plain[6])
+    changed = np.any(feathered[20] != plain[20], axis=-1)
+    assert changed.sum() > 500                      # the far outline is softened
+    oval = np.asarray(r.vertices(poses[20]))[FACE_OVAL, :2]     # where the face oval lands at yaw 20
+    inner = oval.mean(0) + (render_mod.OUTLINE_BAND - 0.2) * (oval - oval.mean(0))
+    yy, xx = np.mgrid[:512, :512]
+    inside = MplPath(inner).contains_points(np.c_[xx.ravel(), yy.ravel()]).reshape(512, 512)
+    assert not (changed & inside).any()

@@ -13,7 +13,9 @@ The warp moves the head layer only (the avatar's soft "head" mask: face, hair, n
 still background plate (prepare.py), so the background and the body stay put and what the turning
 head uncovers is the plate's filled background. The layer is kept premultiplied against the plate,
 image - (1 - alpha) * plate, so that an unmoved layer over the plate gives back the portrait exactly.
-The head ring grows to take in hair or a hat the layer reaches past it (mesh.head_grow).
+The head ring grows to take in hair or a hat the layer reaches past it (mesh.head_grow). On a turned
+head the far side's outline folds over the hair and background beside it; where the flow squeezes
+that hard the layer is feathered, so the face's edge is not a stepped cut (_feather_squeezed_edges).
 
 If the portrait's lips are parted at rest, the rest pose closes them (jawOpen = 0 is a closed
 mouth, as ARKit means it) and the photo's teeth are replaced by the painted interior when open.
@@ -29,10 +31,11 @@ from contextlib import contextmanager
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy import ndimage
 
 from facecast.bridge.schema import BLENDSHAPE_NAMES
 from facecast.runtime.avatar.mesh import (EYE_LIDS, FACE_OVAL, LEFT_EYE, LOWER_INNER_LIP, LOWER_OUTER_LIP, RIGHT_EYE,
-                                          UPPER_INNER_LIP, UPPER_OUTER_LIP, build_rig, head_grow, posed)
+                                          UPPER_INNER_LIP, UPPER_OUTER_LIP, build_rig, head_grow, inside_polygon, posed)
 from facecast.runtime.avatar.eyelids import EyelidPainter
 from facecast.runtime.avatar.mouth_interior import MouthInterior
 from facecast.runtime.avatar.parted_lips import cover_teeth, snap_inner_lips, teeth_mask
@@ -45,6 +48,9 @@ DEFAULT_CELL_PX = 4        # coarse flow grid spacing; lips and eyes get a finer
 FINE_CELL_PX = 2
 LIP_FOLLOW = 0.8          # closing parted lips: share of the inner lip's move the outer lip takes
 CREASE_MW = 0.02          # half-width of the dark line where closed lips meet, in mouth widths
+SQUEEZE_START = 3.0        # source pixels per output pixel (a fold, a cut) past which a turned layer is feathered
+FEATHER_PX = 4             # its blur's width
+OUTLINE_BAND = 0.8         # and only outside the face oval shrunk to this share about its centre
 TURN_DETAIL_DEG = 3.0      # head angles beyond this: fine flow over the whole face, not just lips and eyes
 _JAW = BLENDSHAPE_NAMES.index("jawOpen")
 _EYE_SHAPES = [i for i, n in enumerate(BLENDSHAPE_NAMES) if n.startswith(("eyeBlink", "eyeSquint", "eyeWide"))]
@@ -175,6 +181,7 @@ class PortraitRenderer:
         with self._stage("raster"):
             turned = bool(np.abs(np.asarray(frame.head[:3])).max() > TURN_DETAIL_DEG)
             disp = self.raster(dst, self.rig.rest[:, :2], depth=depth, per_pixel_depth=turned)
+            coarse = disp
             disp = torch.from_numpy(disp).to(self.device).permute(2, 0, 1)[None]
         with self._stage("warp"):
             x0, y0, w, h = self.region
@@ -195,6 +202,8 @@ class PortraitRenderer:
             # past the picture's edge the layer is transparent (the plate shows): repeating the edge
             # row instead draws streaks of hair or hat down a nodding head
             fg = F.grid_sample(self._layer, grid, mode="bilinear", padding_mode="zeros", align_corners=False)[0]
+            if turned:
+                fg = self._feather_squeezed_edges(fg, coarse, dst)
             self.head_alpha = fg[3]
             region = torch.addcmul(fg[:3], self._plate, 1.0 - fg[3:4])
         with self._stage("mouth"):
@@ -212,6 +221,51 @@ class PortraitRenderer:
                     line = [lids["corners"][0]] + lids["upper"] + [lids["corners"][1]]
                     self.eyelids.paint(region, (x0, y0), side, crease, dst[line], blink)
         return region
+
+    def _feather_squeezed_edges(self, fg: torch.Tensor, disp: np.ndarray, dst: np.ndarray) -> torch.Tensor:
+        """fg (4, h, w) the warped premultiplied layer and its alpha; disp (gh, gw, 2) the coarse flow;
+        dst (N, 2) the vertices' places.
+        Where a turn squeezes the layer (the far side's cheek, hair and ear pressed into a pixel or two,
+        or the mesh folding there, the face's outline passing over them) the edge comes out as a hard,
+        stepped cut against the plate or the hair: there the layer and its alpha are blurred together
+        (premultiplied, so the colours stay right), in proportion to the squeeze."""
+        cell = self.raster.cell
+        d = disp * np.float32(1.0 / cell)
+        ax = d[:, 1:] - d[:, :-1]
+        ax[..., 0] += 1.0
+        ay = d[1:] - d[:-1]
+        ay[..., 1] += 1.0
+        sx = np.sqrt(np.einsum("ijk,ijk->ij", ax, ax))      # source cells per cell, along x
+        sy = np.sqrt(np.einsum("ijk,ijk->ij", ay, ay))
+        squeeze = np.zeros(disp.shape[:2], np.float32)
+        squeeze[:, 1:] = sx
+        squeeze[:, :-1] = np.maximum(squeeze[:, :-1], sx)
+        squeeze[1:] = np.maximum(squeeze[1:], sy)
+        squeeze[:-1] = np.maximum(squeeze[:-1], sy)
+        weight = np.clip((squeeze - SQUEEZE_START) / SQUEEZE_START, 0.0, 1.0)
+        # the face's outline only: lips closing over parted teeth or a blink squeeze as hard, and stay sharp
+        oval = dst[FACE_OVAL]
+        centre = oval.mean(0)
+        ys, xs = np.nonzero(weight)
+        cells = (np.stack([xs, ys], 1) + 0.5) * cell + self.region[:2]
+        inner = inside_polygon(cells, centre + OUTLINE_BAND * (oval - centre))
+        weight[ys[inner], xs[inner]] = 0.0
+        if not weight.any():
+            return fg
+        weight = ndimage.maximum_filter(weight, 3)                # over the cut's both sides
+        ys, xs = np.nonzero(weight)
+        cy0, cx0 = max(int(ys.min()) - 1, 0), max(int(xs.min()) - 1, 0)
+        cy1, cx1 = min(int(ys.max()) + 2, weight.shape[0]), min(int(xs.max()) + 2, weight.shape[1])
+        y0, y1, x0, x1 = cy0 * cell, cy1 * cell, cx0 * cell, cx1 * cell
+        part = fg[:, y0:y1, x0:x1]
+        w = torch.from_numpy(np.ascontiguousarray(weight[cy0:cy1, cx0:cx1])).to(fg.device)
+        w = F.interpolate(w[None, None], size=part.shape[1:], mode="bilinear", align_corners=False)[0]
+        # a box average over FEATHER_PX squares, brought back bilinearly: a blur about that wide at a
+        # fraction of a full-resolution filter's cost
+        soft = F.interpolate(F.avg_pool2d(part[None], FEATHER_PX), size=part.shape[1:], mode="bilinear",
+                             align_corners=False)[0]
+        part.add_(w * (soft - part))                  # fg is this frame's own sample: changed in place
+        return fg
 
     def render(self, frame: MotionFrame) -> np.ndarray:
         """(S, S, 3) uint8 RGB frame."""
