@@ -27,46 +27,75 @@ TARGETS = {"lip_gap_spearman": 0.9, "lip_gap_rise": 0.2, "blink_drop": 0.70, "ya
            "identity_ssim": 0.9, "identity_landmark_err": 0.02}
 
 
+JAW_SWEEP = np.linspace(0.0, 1.0, 6)
+YAWS_DEG = (-20, -10, 10, 20)
+PITCHES_DEG = (-15, 15)
+ROLL_DEG = 12
+# a still head with everything else moving: jaw, a blink, a one-sided smile, brows, gaze
+BUSY_FACE = motion_frame({"jawOpen": 0.8, "eyeBlinkLeft": 1.0, "mouthSmileRight": 1.0, "browInnerUp": 1.0},
+                         gaze=(20, 10, 20, 10))
+
+
+def lip_gaps(renderer) -> np.ndarray:
+    """(6,) check.lip_gap of frames rendered at jawOpen = JAW_SWEEP."""
+    return np.array([check.lip_gap(check.measure(renderer.render(motion_frame({"jawOpen": j}))))
+                     for j in JAW_SWEEP])
+
+
+def eye_openings(renderer) -> tuple[float, float]:
+    """check.eye_opening_iris at eyeBlink 0 and at eyeBlink 1 (both eyes)."""
+    out = []
+    for blink in (0.0, 1.0):
+        img = renderer.render(motion_frame({"eyeBlinkLeft": blink, "eyeBlinkRight": blink}))
+        out.append(check.eye_opening_iris(img, check.measure(img)))
+    return out[0], out[1]
+
+
+def head_estimate(renderer, neutral: np.ndarray, head) -> tuple[float, float, float]:
+    """(pitch, yaw, roll) degrees read from a frame rendered at `head` (6 pose values), against the
+    neutral frame's landmarks `neutral` (468, 3)."""
+    return check.head_angles(neutral, check.measure(renderer.render(motion_frame({}, head))))
+
+
+def identity(avatar, neutral_img: np.ndarray, neutral: np.ndarray) -> tuple[float, float]:
+    """(SSIM of the neutral render's face box against the prepared crop, mean landmark distance above the
+    nose base — not the mouth — as a share of face width). neutral: the render's (468, 3) landmarks."""
+    from skimage.metrics import structural_similarity
+
+    av = avatar
+    x0, y0, x1, y1 = check.face_crop_box(av.landmarks, av.size)
+    ssim = structural_similarity(neutral_img[y0:y1, x0:x1], av.image[y0:y1, x0:x1], channel_axis=2)
+    width = np.linalg.norm(av.landmarks[234, :2] - av.landmarks[454, :2])
+    upper_face = av.landmarks[:, 1] < av.landmarks[2, 1]
+    err = np.linalg.norm(neutral[upper_face, :2] - av.landmarks[upper_face, :2], axis=1).mean() / width
+    return float(ssim), float(err)
+
+
 def portrait_quality(renderer) -> dict:
     """renderer: a PortraitRenderer. Returns the module docstring's measures (floats, lists of floats)."""
     from scipy.stats import spearmanr
-    from skimage.metrics import structural_similarity
 
     r, av = renderer, renderer.avatar
     neutral_img = r.render(motion_frame({}))
     neutral = check.measure(neutral_img)
-    sweep = np.linspace(0, 1, 6)
-    gaps = [check.lip_gap(check.measure(r.render(motion_frame({"jawOpen": j})))) for j in sweep]
-    opening = []
-    for blink in (0.0, 1.0):
-        img = r.render(motion_frame({"eyeBlinkLeft": blink, "eyeBlinkRight": blink}))
-        opening.append(check.eye_opening_iris(img, check.measure(img)))
-
-    def angles(head) -> tuple[float, float, float]:
-        return check.head_angles(neutral, check.measure(r.render(motion_frame({}, head))))
-
-    yaws = [angles((0, y, 0, 0, 0, 0))[1] for y in (-20, -10, 10, 20)]
-    pitches = [angles((p, 0, 0, 0, 0, 0))[0] for p in (-15, 15)]
-    roll = angles((0, 0, 12, 0, 0, 0))[2]
-    busy = r.render(motion_frame({"jawOpen": 0.8, "eyeBlinkLeft": 1.0, "mouthSmileRight": 1.0, "browInnerUp": 1.0},
-                                 gaze=(20, 10, 20, 10)))
+    gaps = lip_gaps(r)
+    opened, closed = eye_openings(r)
+    yaws = [head_estimate(r, neutral, (0, y, 0, 0, 0, 0))[1] for y in YAWS_DEG]
+    pitches = [head_estimate(r, neutral, (p, 0, 0, 0, 0, 0))[0] for p in PITCHES_DEG]
+    roll = head_estimate(r, neutral, (0, 0, ROLL_DEG, 0, 0, 0))[2]
+    busy = r.render(BUSY_FACE)
     outside = av.masks["head"] == 0
-    x0, y0, x1, y1 = check.face_crop_box(av.landmarks, av.size)
-    width = np.linalg.norm(av.landmarks[234, :2] - av.landmarks[454, :2])
-    upper_face = av.landmarks[:, 1] < av.landmarks[2, 1]
+    ssim, landmark_err = identity(av, neutral_img, neutral)
     return {
-        "lip_gap_spearman": float(spearmanr(sweep, gaps).correlation), "lip_gap_rise": float(gaps[-1] - gaps[0]),
-        "blink_drop": float(1.0 - opening[1] / opening[0]),
+        "lip_gap_spearman": float(spearmanr(JAW_SWEEP, gaps).correlation), "lip_gap_rise": float(gaps[-1] - gaps[0]),
+        "blink_drop": float(1.0 - closed / opened),
         "yaw_deg": [round(v, 1) for v in yaws],
-        "yaw_max_err_deg": float(max(abs(e - c) for e, c in zip(yaws, (-20, -10, 10, 20)))),
+        "yaw_max_err_deg": float(max(abs(e - c) for e, c in zip(yaws, YAWS_DEG))),
         "pitch_deg": [round(v, 1) for v in pitches],
-        "pitch_max_err_deg": float(max(abs(e - c) for e, c in zip(pitches, (-15, 15)))),
-        "roll_deg": round(roll, 1), "roll_err_deg": float(abs(roll - 12)),
+        "pitch_max_err_deg": float(max(abs(e - c) for e, c in zip(pitches, PITCHES_DEG))),
+        "roll_deg": round(roll, 1), "roll_err_deg": float(abs(roll - ROLL_DEG)),
         "still_head_unchanged": float(np.mean(np.all(busy[outside] == av.image[outside], axis=-1))),
-        "identity_ssim": float(structural_similarity(neutral_img[y0:y1, x0:x1], av.image[y0:y1, x0:x1],
-                                                     channel_axis=2)),
-        "identity_landmark_err": float(np.linalg.norm(neutral[upper_face, :2] - av.landmarks[upper_face, :2],
-                                                      axis=1).mean() / width),
+        "identity_ssim": ssim, "identity_landmark_err": landmark_err,
     }
 
 
