@@ -225,14 +225,10 @@ def cmd_eval(args) -> int:
     for condition, augmented in (("clean", False), ("augmented", True)):
         utterances = dev_utterances(args.n, augmented=augmented)
         result[condition] = {name: evaluate(model, utterances) for name, model in models.items()}
-    from facecast.runtime.motion.eval_motion import compare, format_table, motion_utterances
-
-    from facecast.runtime.motion.realspeech import librivox_utterances
+    from facecast.runtime.motion.eval_motion import compare_all, format_table
 
     # the blendshape output as a consumer sees it: lip aperture judged against the phone timings
-    motion = {"clean": compare(motion_utterances(args.n, False), args.model),
-              "augmented": compare(motion_utterances(args.n, True), args.model),
-              "real": compare(librivox_utterances(), args.model)}
+    motion = compare_all(args.n, args.model)
     result["aperture"] = motion
     if args.json:
         print(json.dumps(result, default=float))

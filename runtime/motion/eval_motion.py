@@ -26,8 +26,8 @@ Metrics (thresholds fixed here, not tuned per model):
   lag_ms_vs_phones: the same against the unsmoothed curve, so it includes the jaw's own inertia (~30 ms).
 Also n_utterances, n_pbm, n_open_vowels, n_silence_frames, n_frames.
 
-`compare(utterances)` returns {"LipModel": ..., "EnergyLips": ...}; `main()` prints both for the clean and
-augmented dev sets and for real recorded speech (realspeech.librivox_utterances: five LibriVox utterances
+`compare(utterances)` returns {"LipModel": ..., "EnergyLips": ...}; `compare_all(n)` runs it on the clean and
+augmented dev sets and on real recorded speech (realspeech.librivox_utterances: five LibriVox utterances
 with forced-aligned phones): `python -m facecast.runtime.motion.eval_motion --n 60`.
 """
 
@@ -236,16 +236,21 @@ def format_table(results: dict[str, dict[str, dict]]) -> str:
     return "\n".join(lines)
 
 
+def compare_all(n: int, model_path=None) -> dict[str, dict[str, dict]]:
+    """{"clean" | "augmented" | "real": compare(...)}: n dev utterances per synthetic condition (synthesized
+    in that order: espeak-ng's timing state carries across calls) and the LibriVox utterances."""
+    from .realspeech import librivox_utterances
+
+    return {"clean": compare(motion_utterances(n, augmented=False), model_path),
+            "augmented": compare(motion_utterances(n, augmented=True), model_path),
+            "real": compare(librivox_utterances(), model_path)}
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description="Blendshape-level lip-sync metrics, lip model vs energy baseline")
     p.add_argument("--n", type=int, default=60, help="dev utterances per condition")
     args = p.parse_args(argv)
-    from .realspeech import librivox_utterances
-
-    results = {cond: compare(motion_utterances(args.n, augmented=aug)) for cond, aug in
-               (("clean", False), ("augmented", True))}
-    results["real"] = compare(librivox_utterances())
-    print(format_table(results))
+    print(format_table(compare_all(args.n)))
 
 
 if __name__ == "__main__":
