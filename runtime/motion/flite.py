@@ -31,18 +31,12 @@ def flite_available() -> bool:
 
 def parse_psdur(text: str, duration_s: float) -> list[tuple[float, float, str]]:
     """flite's "-psdur" output ("pau:0.164 hh:0.255 ...", end times in seconds) -> (start_s, end_s, name)
-    tiling [0, duration_s]; names as IPA (speechdata.ARPABET_IPA) or PAUSE; empty phones dropped."""
+    tiling [0, duration_s]; names as IPA or PAUSE (speechdata.arpabet_phone); empty phones dropped."""
     out: list[tuple[float, float, str]] = []
     t_s = 0.0
     for item in text.split():
         name, _, end = item.rpartition(":")
-        label = name.upper().rstrip("012")
-        if label == "PAU":
-            ipa = sd.PAUSE
-        elif label in sd.ARPABET_IPA:
-            ipa = sd.ARPABET_IPA[label]
-        else:
-            raise ValueError(f"flite printed an unknown phone {name!r}")
+        ipa = sd.arpabet_phone(name)
         end_s = min(float(end), duration_s)
         if end_s <= t_s:
             continue

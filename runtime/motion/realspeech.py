@@ -2,7 +2,7 @@
 
 `librivox_utterances() -> list[MotionUtterance]` loads each WAV (16 kHz mono) and turns its pocketsphinx
 phone alignment (CMU/ARPAbet names) into the espeak-style phone list eval_motion scores against: every
-ARPAbet phone is given its IPA symbol (speechdata.ARPABET_IPA) and goes through speechdata's phone -> viseme
+ARPAbet phone is given its IPA symbol (speechdata.arpabet_phone) and goes through speechdata's phone -> viseme
 table, so real and synthetic speech are judged by the same rules. Silences ("SIL", fillers, and any gap or
 trailing audio the alignment leaves) become speechdata.PAUSE. Source and licence: evaldata/librivox/README.md.
 """
@@ -20,8 +20,6 @@ from .eval_motion import MotionUtterance
 LIBRIVOX_DIR = Path(__file__).with_name("evaldata") / "librivox"
 SAMPLE_RATE_HZ = 16000
 
-_SILENCE = {"SIL", "SP", "+NSN+", "+SPN+", "+BREATH+", "+NOISE+"}  # pocketsphinx fillers: no mouth gesture
-
 
 def alignment_phones(alignment: dict, duration_s: float) -> list[tuple[float, float, str]]:
     """pocketsphinx JSON ({"w": [{"w": [{"b": s, "d": s, "t": "AE"}, ...]}, ...]}) -> (start_s, end_s, name)
@@ -31,14 +29,12 @@ def alignment_phones(alignment: dict, duration_s: float) -> list[tuple[float, fl
     for word in alignment["w"]:
         for phone in word.get("w", [word]):
             start_s, end_s = float(phone["b"]), float(phone["b"]) + float(phone["d"])
-            label = phone["t"].rstrip("012").upper()
-            if label not in sd.ARPABET_IPA and label not in _SILENCE:
-                raise ValueError(f"unknown phone {phone['t']!r} in the alignment")
+            name = sd.arpabet_phone(phone["t"])
             if start_s > t_s + 1e-6:
                 out.append((t_s, start_s, sd.PAUSE))
             start_s = max(start_s, t_s)
             if end_s > start_s:
-                out.append((start_s, end_s, sd.ARPABET_IPA.get(label, sd.PAUSE)))
+                out.append((start_s, end_s, name))
                 t_s = end_s
     if duration_s > t_s + 1e-6:
         out.append((t_s, duration_s, sd.PAUSE))

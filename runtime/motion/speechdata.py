@@ -55,6 +55,19 @@ ARPABET_IPA: dict[str, str] = {
     "R": "ɹ", "S": "s", "SH": "ʃ", "T": "t", "TH": "θ", "UH": "ʊ", "UW": "u", "V": "v", "W": "w", "Y": "j",
     "Z": "z", "ZH": "ʒ",
 }
+# Silence in ARPAbet-labelled speech: flite's "pau", pocketsphinx's "SIL"/"SP" and its fillers (no mouth gesture).
+ARPABET_SILENCE = frozenset({"PAU", "SIL", "SP", "+NSN+", "+SPN+", "+BREATH+", "+NOISE+"})
+
+
+def arpabet_phone(name: str) -> str:
+    """An ARPAbet phone name in any case, stress digit allowed ("AE1", "ax", "pau") -> its IPA symbol, or
+    PAUSE for silence; ValueError for a name that is neither."""
+    label = name.upper().rstrip("012")
+    if label in ARPABET_SILENCE:
+        return PAUSE
+    if label in ARPABET_IPA:
+        return ARPABET_IPA[label]
+    raise ValueError(f"unknown phone {name!r}: not in ARPABET_IPA or ARPABET_SILENCE")
 
 # --- libespeak-ng ABI (speak_lib.h, API revision 12) -------------------------------------------------------
 _AUDIO_OUTPUT_SYNCHRONOUS = 2
