@@ -131,18 +131,14 @@ def main(portraits: list[str] | None = None, as_json: bool = False, device: str 
 
     import torch
 
-    from facecast.runtime.avatar import samples
-    from facecast.runtime.avatar.prepare import prepare_avatar
     from facecast.runtime.avatar.render import PortraitRenderer
-    from facecast.runtime.avatar.sheet import DOC_PORTRAITS
+    from facecast.runtime.avatar.sheet import DOC_PORTRAITS, doc_avatar
 
     torch.set_num_threads(1)
     results = {}
     for name in portraits or list(DOC_PORTRAITS):
         if name not in DOC_PORTRAITS:
             raise SystemExit(f"facecast eval render: unknown portrait {name!r}; choose from {', '.join(DOC_PORTRAITS)}")
-        fn, face_box, _ = DOC_PORTRAITS[name]   # the pencil drawing needs its face placed by hand
-        avatar = prepare_avatar(getattr(samples, fn)(), name, face_box=face_box)
-        results[name] = portrait_quality(PortraitRenderer(avatar, device=device))
+        results[name] = portrait_quality(PortraitRenderer(doc_avatar(name), device=device))
     print(json.dumps(results) if as_json else format_table(results))
     return 0

@@ -95,19 +95,26 @@ DOC_PORTRAITS = {  # name -> (image function, face box or None, caption)
 }
 
 
+def doc_avatar(name: str):
+    """The prepared Avatar of DOC_PORTRAITS[name], prepared as its sheet is (face box where one is needed)."""
+    from facecast.runtime.avatar import samples
+    from facecast.runtime.avatar.prepare import prepare_avatar
+
+    fn, box, _ = DOC_PORTRAITS[name]
+    return prepare_avatar(getattr(samples, fn)(), name, face_box=box)
+
+
 def write_doc_sheets(out_dir) -> list:
     """docs/sheets/<name>.png: the expression sheet of every DOC_PORTRAITS entry."""
     from pathlib import Path
 
-    from facecast.runtime.avatar import samples
-    from facecast.runtime.avatar.prepare import prepare_avatar
     from facecast.runtime.avatar.render import PortraitRenderer
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
-    for name, (fn, box, caption) in DOC_PORTRAITS.items():
-        avatar = prepare_avatar(getattr(samples, fn)(), name, face_box=box)
+    for name, (_, _, caption) in DOC_PORTRAITS.items():
+        avatar = doc_avatar(name)
         sheet = expression_sheet(PortraitRenderer(avatar, device="cpu"), f"{name}: {caption}", source=avatar.image)
         path = out_dir / f"{name}.png"
         Image.fromarray(sheet).save(path, optimize=True)
