@@ -54,10 +54,32 @@ namespace Facecast.Tests
             }
         }
 
-        public static void Register(Runner r, string facecast, string wav, int pubPort, int controlPort)
+        /// <summary>
+        /// transport "libzmq": the test's P/Invoke transport; "netmq": the package's own default (FacecastTransports.Factory,
+        /// NetMqTransport when Facecast.Runtime was built with FACECAST_NETMQ against the real NetMQ.dll).
+        /// </summary>
+        public static void Register(Runner r, string facecast, string wav, int pubPort, int controlPort, string transport)
         {
             string pub = "tcp://127.0.0.1:" + pubPort, control = "tcp://127.0.0.1:" + controlPort;
-            FacecastClient.TransportOverride = () => new LibZmqTransport();
+            string e2e = "e2e[" + transport + "]: ";
+            if (transport == "libzmq") FacecastClient.TransportOverride = () => new LibZmqTransport();
+            else
+            {
+                FacecastClient.TransportOverride = null;
+                r.Check(e2e + "the package's default transport is NetMqTransport", () =>
+                {
+                    IFacecastTransport t = FacecastTransports.Factory();
+                    Assert.True(t != null, FacecastTransports.MissingTransportMessage);
+                    Assert.Equal("NetMqTransport", t.GetType().Name, "transport type");
+                    t.Dispose();
+                    // the real library, not the compile-only stub (which declares a handful of types, no NetMQPoller)
+                    Type config = Type.GetType("NetMQ.NetMQConfig, NetMQ");
+                    Assert.True(config != null, "NetMQ.dll not loaded");
+                    System.Reflection.Assembly netmq = config.Assembly;
+                    Console.WriteLine("     " + netmq.GetName().Name + " (" + netmq.GetTypes().Length + " types) from " + netmq.Location);
+                    Assert.True(netmq.GetType("NetMQ.NetMQPoller") != null, "the real NetMQ.dll (the stub has no NetMQPoller)");
+                });
+            }
             Process a = null, b = null;
             Scene s = null;
             try
@@ -66,7 +88,7 @@ namespace Facecast.Tests
                 s = Build(pub, control);
                 Scene sc = s;
 
-                r.Check("e2e: client connects, `info` checks protocol 1.x", () =>
+                r.Check(e2e + "client connects, `info` checks protocol 1.x", () =>
                 {
                     Assert.True(sc.WaitFor(() => sc.Client.Status == FacecastStatus.Connected && sc.Client.HasMotion, 20),
                         "status " + sc.Client.Status + ": " + sc.Client.StatusMessage);
@@ -75,7 +97,7 @@ namespace Facecast.Tests
                     Assert.True(sc.Blend.ResolvedCount == 52, "52 ARKit shapes resolved, got " + sc.Blend.ResolvedCount);
                 });
 
-                r.Check("e2e: jawOpen follows speech; set_emotion happy raises mouthSmileLeft (0..100)", () =>
+                r.Check(e2e + "jawOpen follows speech; set_emotion happy raises mouthSmileLeft (0..100)", () =>
                 {
                     float jawMin = 100, jawMax = 0, smileBefore = 0;
                     for (int i = 0; i < 60; i++)
@@ -103,7 +125,7 @@ namespace Facecast.Tests
                     Assert.True(Math.Abs(sc.Weight(sc.SmileL) - sc.Client.Motion.Blendshape(FacecastSchema.MouthSmileLeft) * 100) < 0.01f, "weight = value x 100");
                 });
 
-                r.Check("e2e: head bone = received pitch/yaw/roll via (pitch, -yaw, roll) in the character frame", () =>
+                r.Check(e2e + "head bone = received pitch/yaw/roll via (pitch, -yaw, roll) in the character frame", () =>
                 {
                     bool ok = false;
                     sc.Client.Send(FacecastRequest.SetHead("default", "absolute", 15f, 25f, 8f, 0.1f), rep => ok = rep.Ok);
@@ -121,7 +143,7 @@ namespace Facecast.Tests
                     Assert.True(u.x < -0.05f, "roll tips the top of the head to its own left: up " + u);
                 });
 
-                r.Check("e2e: runtime restart (killed, new one on the same ports with --listen): reconnect, info again", () =>
+                r.Check(e2e + "runtime restart (killed, new one on the same ports with --listen): reconnect, info again", () =>
                 {
                     a.Kill();
                     a.WaitForExit();
@@ -138,7 +160,7 @@ namespace Facecast.Tests
                     Assert.True(sc.Client.Connection.Reconnects + sc.Client.Connection.Restarts >= 1, "restart noticed");
                 });
 
-                r.Check("e2e: NPC audio pushed, played once its motion is back, mouth in step with playback", () =>
+                r.Check(e2e + "NPC audio pushed, played once its motion is back, mouth in step with playback", () =>
                 {
                     AudioClip clip = Speech(16000, 1.6f);
                     sc.Npc.Speak(clip);
@@ -168,7 +190,7 @@ namespace Facecast.Tests
                     Assert.True(sc.Npc.Current == FacecastNpcAudio.State.Idle, "line finished");
                 });
 
-                r.Check("e2e: disable/quit stops the receive thread promptly", () =>
+                r.Check(e2e + "disable/quit stops the receive thread promptly", () =>
                 {
                     var sw = Stopwatch.StartNew();
                     sc.Loop.Quit();

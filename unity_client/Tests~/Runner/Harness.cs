@@ -109,11 +109,19 @@ namespace Facecast.Tests
     {
         public static int Main(string[] args)
         {
-            // args: VECTORS_DIR FACECAST_EXE AUDIO_WAV PUB_PORT CONTROL_PORT
+            // args: VECTORS_DIR [FACECAST_EXE AUDIO_WAV PUB_PORT CONTROL_PORT [netmq]]
+            // "netmq": only the end-to-end tests, over the package's NetMqTransport (run_tests.sh builds that
+            // variant against the real NetMQ.dll); otherwise everything, end to end over libzmq.
             var r = new Runner();
-            UnitTests.Register(r);
-            VectorTests.Register(r, args[0]);
-            if (args.Length >= 5) EndToEnd.Register(r, args[1], args[2], int.Parse(args[3]), int.Parse(args[4]));
+            bool netmq = args.Length >= 6 && args[5] == "netmq";
+            if (!netmq)
+            {
+                UnitTests.Register(r);
+                NUnitRunner.RegisterSelfCheck(r);
+                NUnitRunner.Register(r, "Facecast.Editor.Tests");
+                VectorTests.Register(r, args[0]);
+            }
+            if (args.Length >= 5) EndToEnd.Register(r, args[1], args[2], int.Parse(args[3]), int.Parse(args[4]), netmq ? "netmq" : "libzmq");
             Console.WriteLine(r.Passed + " passed, " + r.Failed + " failed");
             return r.Failed == 0 ? 0 : 1;
         }

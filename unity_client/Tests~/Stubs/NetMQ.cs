@@ -1,11 +1,7 @@
-// Compile-only stand-in for the few NetMQ 4.x and AsyncIO types NetMqTransport uses (signatures as in
-// NetMQ 4.0.1). NuGet is unreachable here; this keeps the real transport code compile-checked. Not shipped.
+// Compile-only stand-in for the few NetMQ 4.x types NetMqTransport uses (signatures as in NetMQ 4.0.x; AsyncIO
+// is its own assembly, Stubs/AsyncIO.cs). run_tests.sh also compiles and runs the transport against the real
+// NetMQ.dll where ../shared/netmq/ holds it. Not shipped.
 using System;
-
-namespace AsyncIO
-{
-    public static class ForceDotNet { public static void Force() { } }
-}
 
 namespace NetMQ
 {

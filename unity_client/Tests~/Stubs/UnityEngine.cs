@@ -88,12 +88,18 @@ namespace UnityEngine
     public class Mesh : Object
     {
         readonly List<string> _shapes = new List<string>();
+        Vector3[] _vertices = new Vector3[0];
+        public Vector3[] vertices { get { return (Vector3[])_vertices.Clone(); } set { _vertices = (Vector3[])value.Clone(); } }
+        public int vertexCount { get { return _vertices.Length; } }
         public int blendShapeCount { get { return _shapes.Count; } }
         public string GetBlendShapeName(int shapeIndex) { return _shapes[shapeIndex]; }
         public int GetBlendShapeIndex(string blendShapeName) { return _shapes.IndexOf(blendShapeName); }
         public void AddBlendShapeFrame(string shapeName, float frameWeight, Vector3[] deltaVertices, Vector3[] deltaNormals, Vector3[] deltaTangents)
         {
             if (_shapes.Contains(shapeName)) throw new ArgumentException("blendshape " + shapeName + " exists");
+            // Unity's documented rule: the delta arrays have one entry per vertex
+            if (deltaVertices != null && deltaVertices.Length != vertexCount)
+                throw new ArgumentException("deltaVertices has " + deltaVertices.Length + " entries, the mesh " + vertexCount + " vertices");
             _shapes.Add(shapeName);
         }
     }
@@ -376,14 +382,6 @@ namespace UnityEngine
     [AttributeUsage(AttributeTargets.Class)] public sealed class AddComponentMenu : Attribute { public AddComponentMenu(string menuName) { } }
     [AttributeUsage(AttributeTargets.Class)] public sealed class DefaultExecutionOrder : Attribute { public DefaultExecutionOrder(int order) { this.order = order; } public int order { get; private set; } }
     [AttributeUsage(AttributeTargets.Class)] public sealed class HelpURLAttribute : Attribute { public HelpURLAttribute(string url) { } }
-}
-
-namespace UnityEngine.UI
-{
-    public class RawImage : MonoBehaviour
-    {
-        public Texture texture { get; set; }
-    }
 }
 
 /// <summary>Test-side controls of the stub (clock, logs, component registry); not part of Unity's API.</summary>
