@@ -12,6 +12,8 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 PKG=$(dirname "$HERE")
 REPO=$(dirname "$PKG")
 FACECAST=${1:-$REPO/.venv/bin/facecast}
+# absolute: the runner runs from its build folder
+[ -e "$FACECAST" ] && FACECAST=$(cd "$(dirname "$FACECAST")" && pwd)/$(basename "$FACECAST")
 VECTORS=$REPO/tests/vectors
 WAV=$REPO/runtime/assets/sample_speech.wav
 NETMQ_DIR=${FACECAST_NETMQ_DIR:-$(dirname "$REPO")/shared/netmq}
