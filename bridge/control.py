@@ -73,7 +73,7 @@ class ControlServer:
         return self
 
     def _info(self, args: dict, payload: bytes) -> dict:
-        from facecast.runtime import __version__
+        from facecast.bridge.version import __version__
 
         handled = {cmd: spec for cmd, spec in commands_doc().items() if cmd in self.handlers}
         reply = {

@@ -1,8 +1,3 @@
-"""facecast.runtime: audio in, motion, rendering, pipeline and the `facecast` command line."""
+"""facecast.runtime: the live engine (engine/), the `facecast` command line (cli/) and the model workshop (workshop/)."""
 
-from importlib.metadata import PackageNotFoundError, version
-
-try:
-    __version__ = version("facecast")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+src"
+from facecast.bridge.version import __version__  # noqa: F401  (one version for the whole distribution)

@@ -1,4 +1,4 @@
-"""Tests for facecast.runtime.audio: ring timestamps, streaming resampling, sources, microphone."""
+"""Tests for facecast.runtime.engine.audio: ring timestamps, streaming resampling, sources, microphone."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import pytest
 import soundfile as sf
 from scipy.signal import resample_poly
 
-from facecast.runtime.audio import (
+from facecast.runtime.engine.audio import (
     AudioFileError,
     AudioRing,
     DeviceNotFound,
@@ -29,7 +29,7 @@ from facecast.runtime.audio import (
     StreamResampler,
     to_mono,
 )
-from facecast.runtime.audio.fake_alsa import FAKE_PCM_NAME, fake_mic_env, write_fake_mic
+from fakes.alsa_mic import FAKE_PCM_NAME, fake_mic_env, write_fake_mic
 
 RATE = 16_000
 
@@ -463,7 +463,7 @@ MIC_SCRIPT = textwrap.dedent(
     """
     import json, sys
     import numpy as np
-    from facecast.runtime.audio import AudioRing, MicSource, list_devices
+    from facecast.runtime.engine.audio import AudioRing, MicSource, list_devices
     n, rate, out = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
     devices = [d.name for d in list_devices()]
     ring = AudioRing(16000, capacity_s=600.0)  # the fake device is unpaced: room for a burst

@@ -1,4 +1,4 @@
-"""Head vs background (runtime/avatar/background.py) and the renderer's head-over-plate composite.
+"""Head vs background (runtime/engine/avatar/background.py) and the renderer's head-over-plate composite.
 
 Thresholds: the head mask is 255 on the whole face oval and 0 in the crop's top corners on every
 sample portrait; the plate equals the portrait wherever the mask is 0; with yaw +-20 or pitch +-15 every
@@ -27,11 +27,11 @@ pytest.importorskip("matplotlib", reason="grace_hopper.jpg comes from matplotlib
 
 from scipy import ndimage  # noqa: E402
 
-from facecast.runtime.avatar import samples  # noqa: E402
-from facecast.runtime.avatar.background import head_envelope, push_pull  # noqa: E402
-from facecast.runtime.avatar.prepare import FCA_VERSION, Avatar, make_masks, prepare_avatar  # noqa: E402
-from facecast.runtime.avatar.render import PortraitRenderer  # noqa: E402
-from facecast.runtime.avatar.sheet import motion_frame  # noqa: E402
+from facecast.runtime.workshop.face import samples  # noqa: E402
+from facecast.runtime.engine.avatar.background import head_envelope, push_pull  # noqa: E402
+from facecast.runtime.engine.avatar.prepare import FCA_VERSION, Avatar, make_masks, prepare_avatar  # noqa: E402
+from facecast.runtime.engine.avatar.render import PortraitRenderer  # noqa: E402
+from facecast.runtime.engine.avatar.sheet import motion_frame  # noqa: E402
 
 torch.set_num_threads(1)
 

@@ -1,5 +1,5 @@
 """Face detection + 468-point mesh + iris on onnxruntime, checked against mediapipe 0.10.21's own
-output saved in tests/data/ by `python -m facecast.runtime.avatar.reference_check`."""
+output saved in tests/data/ by `python -m facecast.runtime.workshop.face.reference_check`."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import pytest
 pytest.importorskip("skimage", reason="the portraits come from scikit-image (pip install scikit-image)")
 pytest.importorskip("matplotlib", reason="grace_hopper.jpg comes from matplotlib's sample data")
 
-from facecast.runtime.avatar import landmarks as lm  # noqa: E402
-from facecast.runtime.avatar.reference_check import load_photos  # noqa: E402
+from facecast.runtime.engine.avatar import landmarks as lm  # noqa: E402
+from facecast.runtime.workshop.face.reference_check import load_photos  # noqa: E402
 
 DATA = Path(__file__).parent / "data"
 PHOTOS = ("astronaut", "grace_hopper")

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from facecast.runtime.motion import speechdata as sd
-from facecast.runtime.motion.features import HOP, LOG_FLOOR, N_MELS, MelStream, log_mel
-from facecast.runtime.motion.lips import DEFAULT_MODEL_PATH, EnergyLips, LipModel
+from facecast.runtime.workshop.motion import speechdata as sd
+from facecast.runtime.engine.motion.features import HOP, LOG_FLOOR, N_MELS, MelStream, log_mel
+from facecast.runtime.engine.motion.lips import DEFAULT_MODEL_PATH, EnergyLips, LipModel
 
 try:
     sd.synthesize("a")
@@ -83,7 +83,7 @@ def test_energy_baseline_rows_sum_to_one():
 @pytest.fixture(scope="module")
 def unseen_english():
     """Clean English speech from a dev voice (not in training) and dev words (not in training texts)."""
-    from facecast.runtime.motion.train_lips import DEV_VARIANTS, TRAIN_VARIANTS, make_utterances
+    from facecast.runtime.workshop.motion.train_lips import DEV_VARIANTS, TRAIN_VARIANTS, make_utterances
 
     utts = make_utterances("dev", 4, seed=12345, augmented=False, langs=("en",))
     for u in utts:
@@ -94,7 +94,7 @@ def unseen_english():
 @needs_model
 @needs_espeak
 def test_model_beats_baseline_on_unseen_voice(unseen_english):
-    from facecast.runtime.motion.eval_lips import evaluate
+    from facecast.runtime.workshop.motion.eval_lips import evaluate
 
     model = evaluate(LipModel(device="cpu"), unseen_english)
     base = evaluate(EnergyLips(), unseen_english)

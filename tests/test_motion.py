@@ -1,4 +1,4 @@
-"""Tests for facecast.runtime.motion's face models: mouth, prosody, head, eyes, emotion and the engine.
+"""Tests for facecast.runtime.engine.motion's face models: mouth, prosody, head, eyes, emotion and the engine.
 
 Run as a script (`python tests/test_motion.py [out.png]`) to render the blendshape curves of one synthesized
 sentence to docs/motion_curves.png (needs matplotlib and libespeak-ng).
@@ -14,12 +14,12 @@ import pytest
 
 from facecast.bridge.commands import COMMANDS
 from facecast.bridge.schema import BLENDSHAPE_NAMES, EMOTIONS, VISEME_NAMES
-from facecast.runtime.motion.emotion import EmotionModel
-from facecast.runtime.motion.engine import MotionEngine, run_offline
-from facecast.runtime.motion.eyes import EYE_PITCH_FULL_DEG, EYE_YAW_FULL_DEG
-from facecast.runtime.motion.head import distance_to_z_m
-from facecast.runtime.motion.mouth import MouthModel
-from facecast.runtime.motion.prosody import ProsodyTracker
+from facecast.runtime.engine.motion.emotion import EmotionModel
+from facecast.runtime.engine.motion.engine import MotionEngine, run_offline
+from facecast.runtime.engine.motion.eyes import EYE_PITCH_FULL_DEG, EYE_YAW_FULL_DEG
+from facecast.runtime.engine.motion.head import distance_to_z_m
+from facecast.runtime.engine.motion.mouth import MouthModel
+from facecast.runtime.engine.motion.prosody import ProsodyTracker
 
 SR = 16_000
 RATE = 60.0
@@ -396,7 +396,7 @@ def render_curves(path: str = "docs/motion_curves.png", text: str = "Would you l
     import matplotlib.pyplot as plt
     from scipy.signal import resample_poly
 
-    from facecast.runtime.motion import speechdata as sd
+    from facecast.runtime.workshop.motion import speechdata as sd
 
     speech = sd.synthesize(text, pad_s=0.6)
     vis = sd.viseme_track(speech)

@@ -8,13 +8,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from facecast.runtime.audio import AudioRing, FileSource
-from facecast.runtime.audio.sources import AudioFileError, PushSource
-from facecast.runtime.bake import load_audio_16k
-from facecast.runtime.motion import eval_motion as em
-from facecast.runtime.motion.engine import MotionEngine
-from facecast.runtime.motion.lips import EnergyLips, LipModel
-from facecast.runtime.motion.stream import bake
+from facecast.runtime.engine.audio import AudioRing, FileSource
+from facecast.runtime.engine.audio.sources import AudioFileError, PushSource
+from facecast.runtime.engine.audio.files import load_audio_16k
+from facecast.runtime.workshop.motion import eval_motion as em
+from facecast.runtime.engine.motion.engine import MotionEngine
+from facecast.runtime.engine.motion.lips import EnergyLips, LipModel
+from facecast.runtime.engine.motion.stream import bake
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +53,8 @@ def test_lag_sign_convention():
 
 
 def test_librivox_alignment_tiles_the_audio_with_known_phones():
-    from facecast.runtime.motion import speechdata as sd
-    from facecast.runtime.motion.realspeech import librivox_utterances
+    from facecast.runtime.workshop.motion import speechdata as sd
+    from facecast.runtime.workshop.motion.realspeech import librivox_utterances
 
     utts = librivox_utterances()
     assert len(utts) == 5
@@ -70,7 +70,7 @@ def test_librivox_alignment_tiles_the_audio_with_known_phones():
 
 
 def test_alignment_gaps_become_pauses():
-    from facecast.runtime.motion.realspeech import alignment_phones
+    from facecast.runtime.workshop.motion.realspeech import alignment_phones
 
     aligned = {"w": [{"t": "hi", "w": [{"b": 0.1, "d": 0.05, "t": "HH"}, {"b": 0.15, "d": 0.1, "t": "AY1"}]}]}
     assert alignment_phones(aligned, 0.5) == [(0.0, 0.1, "_"), (0.1, pytest.approx(0.15), "h"),
@@ -80,7 +80,7 @@ def test_alignment_gaps_become_pauses():
 
 
 def test_model_beats_baseline_on_real_speech(lips):
-    from facecast.runtime.motion.realspeech import librivox_utterances
+    from facecast.runtime.workshop.motion.realspeech import librivox_utterances
 
     utts = librivox_utterances()
     model, base = em.evaluate_motion(lips, utts), em.evaluate_motion(EnergyLips(), utts)

@@ -1,5 +1,5 @@
 """Portrait renderer: the pixels obey the commands, judged by running the landmark model on rendered
-frames (runtime/avatar/check.py), plus preparation, inputs, CLI and video.
+frames (runtime/workshop/face/check.py), plus preparation, inputs, CLI and video.
 
 The commands are checked on five portraits (PORTRAITS): four real people (the astronaut, Grace
 Hopper, Barack Obama, Joe Biden: different ages, skin tones, glasses, a toothy smile, hooded lids)
@@ -31,12 +31,12 @@ pytest.importorskip("matplotlib", reason="grace_hopper.jpg comes from matplotlib
 from matplotlib.path import Path as MplPath  # noqa: E402
 from scipy.stats import spearmanr  # noqa: E402
 
-from facecast.runtime.avatar import check, quality, samples  # noqa: E402
-from facecast.runtime.avatar import landmarks as lm  # noqa: E402
-from facecast.runtime.avatar.mesh import FACE_OVAL, SKIN_START  # noqa: E402
-from facecast.runtime.avatar.prepare import Avatar, load_portrait, prepare_avatar  # noqa: E402
-from facecast.runtime.avatar.render import PortraitRenderer  # noqa: E402
-from facecast.runtime.avatar.sheet import motion_frame  # noqa: E402
+from facecast.runtime.workshop.face import check, quality, samples  # noqa: E402
+from facecast.runtime.engine.avatar import landmarks as lm  # noqa: E402
+from facecast.runtime.engine.avatar.mesh import FACE_OVAL, SKIN_START  # noqa: E402
+from facecast.runtime.engine.avatar.prepare import Avatar, load_portrait, prepare_avatar  # noqa: E402
+from facecast.runtime.engine.avatar.render import PortraitRenderer  # noqa: E402
+from facecast.runtime.engine.avatar.sheet import motion_frame  # noqa: E402
 
 torch.set_num_threads(1)
 
@@ -236,8 +236,8 @@ def test_cuda_matches_cpu(avatars):
 # -- CLI, video, benchmark -------------------------------------------------------------------------
 
 def _wav(path, seconds: float) -> None:
-    from facecast.runtime.bake import load_audio_16k
-    from facecast.runtime.config import SAMPLE_SPEECH
+    from facecast.runtime.engine.audio.files import load_audio_16k
+    from facecast.runtime.engine.config import SAMPLE_SPEECH
 
     audio = load_audio_16k(SAMPLE_SPEECH)[: int(seconds * 16000)]
     with wave.open(str(path), "wb") as w:
@@ -250,10 +250,10 @@ def _wav(path, seconds: float) -> None:
 def _cli(argv):
     import argparse
 
-    from facecast.runtime import render_cli
+    from facecast.runtime.cli import render as render_cli
 
     parser = argparse.ArgumentParser()
-    render_cli.add_parsers(parser.add_subparsers(dest="command", required=True))
+    render_cli.add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
     return args.func(args)
 
@@ -284,7 +284,7 @@ def test_cli_render_writes_mp4_with_audio_and_sheet(tmp_path):
 
 
 def test_bench_render_reports_fps_and_stages():
-    from facecast.runtime.bench.render import bench_render
+    from facecast.runtime.workshop.bench.render import bench_render
 
     result = bench_render(duration_s=0.3, size=256)
     assert result["frames"] > 0 and result["fps"] > 0
@@ -295,7 +295,7 @@ def test_bench_render_reports_fps_and_stages():
 
 
 def test_sheet_png_is_a_grid(renderers):
-    from facecast.runtime.avatar.sheet import EXPRESSIONS, expression_sheet
+    from facecast.runtime.engine.avatar.sheet import EXPRESSIONS, expression_sheet
 
     sheet = expression_sheet(renderers["painting"], "t")
     assert sheet.shape[1] == 5 * 256 and sheet.shape[0] > 256 * (len(EXPRESSIONS) // 5)
@@ -308,7 +308,7 @@ def test_turn_feathering_touches_only_the_outline(renderers, monkeypatch):
     """The feathering of a squeezed, turned layer changes nothing at live-sized turns and, at 20 degrees,
     only the far side's outline: nothing inside the face oval shrunk to OUTLINE_BAND - 0.2 (the feather's
     weight is spread a cell each side of the cut and its blur reaches a few pixels further)."""
-    from facecast.runtime.avatar import render as render_mod
+    from facecast.runtime.engine.avatar import render as render_mod
 
     r = renderers["biden"]
     poses = {6: motion_frame({"jawOpen": 0.4, "eyeBlinkLeft": 1.0}, (0, 6, 0, 0, 0, 0)),

@@ -1,4 +1,4 @@
-"""`facecast eval render`: the per-portrait quality report (runtime/avatar/quality.py)."""
+"""`facecast eval render`: the per-portrait quality report (runtime/workshop/face/quality.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 pytest.importorskip("skimage", reason="SSIM and the portraits come from scikit-image (pip install '.[dev]')")
 
-from facecast.runtime.avatar import quality  # noqa: E402
+from facecast.runtime.workshop.face import quality  # noqa: E402
 from facecast.runtime.cli import main  # noqa: E402
 
 

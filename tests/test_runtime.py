@@ -12,8 +12,8 @@ import soundfile as sf
 
 from facecast.bridge import ControlClient, ControlError, MotionMessage, Subscriber
 from facecast.bridge.schema import BLENDSHAPE_NAMES
-from facecast.runtime.config import SAMPLE_SPEECH, RuntimeConfig
-from facecast.runtime.pipeline import Runtime
+from facecast.runtime.engine.config import SAMPLE_SPEECH, RuntimeConfig
+from facecast.runtime.engine.pipeline import Runtime
 
 JAW = BLENDSHAPE_NAMES.index("jawOpen")
 CLOSE = BLENDSHAPE_NAMES.index("mouthClose")
@@ -140,7 +140,7 @@ def test_runtime_refuses_a_public_bind_without_keys():
 
 def test_a_vanished_microphone_keeps_idle_motion_going_and_is_reported():
     from facecast.bridge import EventMessage, Publisher
-    from facecast.runtime.pipeline import MIC_GAP_S, Session, make_lips
+    from facecast.runtime.engine.pipeline import MIC_GAP_S, Session, make_lips
 
     cfg = RuntimeConfig(audio_source="mic", audio_path=None, lips="energy", status_line=False)
     session = Session("desk", cfg, make_lips("energy"))  # not started: the test plays the device's part
@@ -183,7 +183,7 @@ def test_frames_are_rendered_on_the_audio_clock_and_the_avatar_can_be_swapped(tm
     from PIL import Image
 
     from facecast.bridge import FrameMessage
-    from facecast.runtime.config import SAMPLE_PORTRAIT
+    from facecast.runtime.engine.config import SAMPLE_PORTRAIT
 
     runtime, thread, sub, summary = _start(image=SAMPLE_PORTRAIT, fps=15, duration_s=4.0)
     frames_sub = Subscriber(runtime.publisher.endpoint, kinds=("frame",))

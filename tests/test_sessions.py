@@ -12,8 +12,8 @@ from PIL import Image
 
 from facecast.bridge import ControlClient, ControlError, EventMessage, MotionMessage, Subscriber
 from facecast.bridge.schema import BLENDSHAPE_NAMES
-from facecast.runtime.config import SAMPLE_SPEECH, RuntimeConfig
-from facecast.runtime.pipeline import Runtime
+from facecast.runtime.engine.config import SAMPLE_SPEECH, RuntimeConfig
+from facecast.runtime.engine.pipeline import Runtime
 
 JAW = BLENDSHAPE_NAMES.index("jawOpen")
 CLOSE = BLENDSHAPE_NAMES.index("mouthClose")

@@ -1,4 +1,4 @@
-"""Tests for facecast.runtime.motion.speechdata: espeak-ng phone timings and Oculus viseme tracks.
+"""Tests for facecast.runtime.workshop.motion.speechdata: espeak-ng phone timings and Oculus viseme tracks.
 
 Run as a script (`python tests/test_speechdata.py`) to print the timing-accuracy and speed figures quoted in
 the module docstring.
@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from facecast.runtime.motion import speechdata as sd
+from facecast.runtime.workshop.motion import speechdata as sd
 
 try:
     sd.synthesize("a")
@@ -313,7 +313,7 @@ if __name__ == "__main__":
 
 # --- flite: the second synthesizer -------------------------------------------------------------------------
 def test_flite_psdur_parsing_tiles_and_maps_phones():
-    from facecast.runtime.motion.flite import parse_psdur
+    from facecast.runtime.workshop.motion.flite import parse_psdur
 
     phones = parse_psdur("pau:0.164 hh:0.255 ax:0.304 l:0.412 ow:0.523 pau:0.6 pau:0.7", 0.75)
     assert phones == [(0.0, 0.164, "_"), (0.164, 0.255, "h"), (0.255, 0.304, "ə"), (0.304, 0.412, "l"),
@@ -323,7 +323,7 @@ def test_flite_psdur_parsing_tiles_and_maps_phones():
 
 
 def test_flite_speech_has_phone_timings_that_match_its_audio():
-    from facecast.runtime.motion.flite import flite_available, synthesize_flite
+    from facecast.runtime.workshop.motion.flite import flite_available, synthesize_flite
 
     if not flite_available():
         pytest.fail("flite is missing: `./facecast.sh test` installs it (apt-get install flite)")

@@ -19,7 +19,8 @@ pyvirtualcam = pytest.importorskip(
 
 from facecast.bridge import protocol as P  # noqa: E402
 from facecast.bridge.pubsub import Publisher  # noqa: E402
-from facecast.runtime import virtualcam as vc  # noqa: E402
+from facecast.bridge.adapters import virtualcam as vc  # noqa: E402
+from facecast.runtime.cli import virtualcam as vc_cli  # noqa: E402
 
 VECTORS = Path(__file__).parent / "vectors"
 W, H = 48, 32
@@ -191,7 +192,7 @@ def test_missing_device_is_a_clear_error_naming_what_to_install():
 
 def test_cli_reports_a_missing_device_without_a_traceback(capsys):
     parser = argparse.ArgumentParser(prog="facecast")
-    vc.add_parser(parser.add_subparsers(dest="command", required=True))
+    vc_cli.add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(["virtualcam", "--endpoint", "tcp://127.0.0.1:9", "--backend", "facecast-missing"])
     t0 = time.monotonic()
     assert args.func(args) == 2

@@ -23,8 +23,8 @@ from facecast.bridge.adapters import AdapterStats, run_adapter  # noqa: E402
 from facecast.bridge.adapters.mapping import DEFAULT_VRM_PRESETS, head_quaternion, vrm_presets  # noqa: E402
 from facecast.bridge.adapters.vmc import VmcConfig, VmcSender  # noqa: E402
 from facecast.bridge.schema import BLENDSHAPE_NAMES, VISEME_NAMES  # noqa: E402
-from facecast.runtime.config import RuntimeConfig  # noqa: E402
-from facecast.runtime.pipeline import Runtime  # noqa: E402
+from facecast.runtime.engine.config import RuntimeConfig  # noqa: E402
+from facecast.runtime.engine.pipeline import Runtime  # noqa: E402
 
 
 class RecordingDispatcher(Dispatcher):

@@ -1,4 +1,4 @@
-"""VTube Studio client against a protocol-level stand-in (bridge/adapters/vts_fake.py) that follows
+"""VTube Studio client against a protocol-level stand-in (bridge/testing/vtubestudio_server.py) that follows
 the public API's documented messages and checks every message the client sends.
 
 Covers: first-run token request + storage, token reuse, revoked/denied access, parameter injection
@@ -20,7 +20,7 @@ pytest.importorskip("websockets")
 from facecast.bridge import MotionMessage, Publisher, Stamp, Subscriber  # noqa: E402
 from facecast.bridge.adapters import run_adapter  # noqa: E402
 from facecast.bridge.adapters.mapping import DEFAULT_VTS_PARAMS, VTS_PARAM_RANGES, vts_parameters  # noqa: E402
-from facecast.bridge.adapters.vts_fake import FakeVTubeStudio  # noqa: E402
+from facecast.bridge.testing.vtubestudio_server import FakeVTubeStudio  # noqa: E402
 from facecast.bridge.adapters.vtubestudio import VtsClient  # noqa: E402
 from facecast.bridge.schema import BLENDSHAPE_NAMES  # noqa: E402
 

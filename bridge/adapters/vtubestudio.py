@@ -13,7 +13,7 @@ Speaks VTube Studio's public WebSocket API (github.com/DenchiSoft/VTubeStudio, a
 3. When VTube Studio goes away the frame is dropped (counted) and the connection is retried with
    exponential backoff; the stored token makes the reconnection silent.
 
-Tested against a stand-in that follows the documented protocol (vts_fake.py), not against the app.
+Tested against a stand-in that follows the documented protocol (bridge/testing/vtubestudio_server.py), not against the app.
 """
 
 from __future__ import annotations

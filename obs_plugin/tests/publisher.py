@@ -103,8 +103,8 @@ class Driver:
 
     def go_live(self) -> None:
         """Hand the endpoint to a real runtime rendering the bundled portrait."""
-        from facecast.runtime.config import SAMPLE_PORTRAIT, RuntimeConfig
-        from facecast.runtime.pipeline import Runtime
+        from facecast.runtime.engine.config import SAMPLE_PORTRAIT, RuntimeConfig
+        from facecast.runtime.engine.pipeline import Runtime
 
         self.mode = None
         self.pub.close()

@@ -1,0 +1,37 @@
+"""`facecast bake`: an audio file in, its animation out (JSON lines or CSV), as the live path makes it."""
+
+from __future__ import annotations
+
+import sys
+
+
+def cmd_bake(args) -> int:
+    from facecast.runtime.cli.progress import ProgressBar
+    from facecast.runtime.engine.audio.files import load_audio_16k
+    from facecast.runtime.engine.motion.engine import MotionEngine
+    from facecast.runtime.engine.motion.stream import bake
+    from facecast.runtime.engine.motion.export import write_frames
+    from facecast.runtime.engine.pipeline import make_lips
+
+    try:
+        audio = load_audio_16k(args.audio)
+    except ValueError as exc:
+        print(f"facecast bake: {exc}", file=sys.stderr)
+        return 2
+    frames = bake(audio, make_lips(args.lips, args.device), MotionEngine(rate_hz=args.motion_hz, seed=args.seed),
+                  progress=ProgressBar(f"baking {args.audio}"))
+    write_frames(frames, args.out)
+    print(f"wrote {len(frames)} frames ({len(audio) / 16000:.2f} s at {args.motion_hz:g} Hz) to {args.out}")
+    return 0
+
+
+def add_parser(sub) -> None:
+    """Register `bake`."""
+    p = sub.add_parser("bake", help="audio file -> animation file (.jsonl or .csv)")
+    p.add_argument("audio")
+    p.add_argument("--out", required=True, help="anim.jsonl or anim.csv")
+    p.add_argument("--lips", choices=["model", "energy"], default="model")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--motion-hz", type=float, default=60.0)
+    p.set_defaults(func=cmd_bake)

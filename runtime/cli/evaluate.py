@@ -1,0 +1,51 @@
+"""`facecast eval lipsync|render`: quality measures from the model workshop, printed as a table or JSON."""
+
+from __future__ import annotations
+
+import json
+
+
+def cmd_eval(args) -> int:
+    if args.what == "render":
+        from facecast.runtime.workshop.face.quality import main as eval_render
+
+        return eval_render(args.portraits.split(",") if args.portraits else None, args.json, args.device)
+    from facecast.runtime.workshop.motion.eval_lips import evaluate
+    from facecast.runtime.engine.motion.lips import DEFAULT_MODEL_PATH, EnergyLips, LipModel
+    from facecast.runtime.workshop.motion.train_lips import dev_utterances
+
+    models = {"model": LipModel(args.model or DEFAULT_MODEL_PATH, device=args.device), "baseline_energy": EnergyLips()}
+    result = {"dev_set": "held-out voices and words (en, en-us, de, es, fr); see LIPS_MODEL_CARD.md"}
+    for condition, augmented in (("clean", False), ("augmented", True)):
+        utterances = dev_utterances(args.n, augmented=augmented)
+        result[condition] = {name: evaluate(model, utterances) for name, model in models.items()}
+    from facecast.runtime.workshop.motion.eval_motion import compare_all, format_table
+
+    # the blendshape output as a consumer sees it: lip aperture judged against the phone timings
+    motion = compare_all(args.n, args.model)
+    result["aperture"] = motion
+    if args.json:
+        print(json.dumps(result, default=float))
+        return 0
+    print("Lip aperture (jawOpen - mouthClose) of the motion output against phone timings:")
+    print(format_table(motion))
+    print("\nViseme classification (the lip model alone):")
+    keys = ("top1", "top1_speech", "group_acc", "lips_closed_pbm", "silence_acc", "lag_ms", "openness_corr")
+    print(f"{'condition':<10} {'model':<16} " + " ".join(f"{k:>15}" for k in keys))
+    for condition in ("clean", "augmented"):
+        for name, r in result[condition].items():
+            print(f"{condition:<10} {name:<16} " + " ".join(f"{r[k]:>15.3f}" for k in keys))
+    return 0
+
+
+def add_parser(sub) -> None:
+    """Register `eval`."""
+    p = sub.add_parser("eval", help="quality: `facecast eval lipsync` (held-out speech), `facecast eval render` "
+                                    "(renderer on the sample portraits)")
+    p.add_argument("what", choices=["lipsync", "render"])
+    p.add_argument("--portraits", help="eval render: comma-separated sample portraits (default: every one with a docs/sheets sheet)")
+    p.add_argument("--model", help="ONNX lip model (default: the shipped one)")
+    p.add_argument("--n", type=int, default=120, help="dev utterances per condition")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_eval)

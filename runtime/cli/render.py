@@ -1,0 +1,139 @@
+"""`facecast prepare`, `facecast render` and `facecast bench render`: portrait -> avatar -> talking video.
+The CLI (runtime/cli/__init__.py) calls add_parsers; this maps options onto the engine's avatar package."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from facecast.runtime.engine.avatar.cache import DEFAULT_CACHE, load_or_prepare, prepare_file
+
+
+def _prepare_args(args) -> dict:
+    from facecast.runtime.engine.avatar.prepare import parse_face_box
+
+    return {"size": args.size, "crop_scale": args.crop_scale, "face": args.face,
+            "face_box": parse_face_box(args.face_box) if args.face_box else None}
+
+
+def _fail(cmd: str, exc: Exception) -> int:
+    print(f"facecast {cmd}: {exc}", file=sys.stderr)
+    return 2
+
+
+def cmd_prepare(args) -> int:
+    from facecast.runtime.engine.avatar.landmarks import NoFaceFound
+
+    try:
+        avatar = prepare_file(args.image, _prepare_args(args))
+    except (NoFaceFound, ValueError) as exc:
+        return _fail("prepare", exc)
+    out = avatar.save(args.out)
+    x, y, side = avatar.meta["crop_box"]
+    print(f"prepared {args.image} -> {out} ({avatar.size}x{avatar.size}, crop {side:.0f} px at {x:.0f},{y:.0f})")
+    return 0
+
+
+def cmd_render(args) -> int:
+    import numpy as np
+    import torch
+
+    from facecast.runtime.engine.avatar.landmarks import NoFaceFound
+    from facecast.runtime.engine.avatar.render import PortraitRenderer
+    from facecast.runtime.engine.avatar.sheet import expression_sheet, timeline_sheet
+    from facecast.runtime.engine.avatar.video import FfmpegMissing, VideoWriter
+    from facecast.runtime.cli.progress import ProgressBar
+    from facecast.runtime.engine.audio.files import load_audio_16k
+
+    if not args.out and not args.sheet:
+        return _fail("render", ValueError("nothing to write: give --out OUT.mp4 and/or --sheet SHEET.png"))
+    if args.out and not args.audio:
+        return _fail("render", ValueError("--out needs --audio (the motion comes from the voice)"))
+    torch.set_num_threads(args.threads)
+    try:
+        avatar = load_or_prepare(args.image, _prepare_args(args), None if args.no_cache else Path(args.cache_dir))
+    except (NoFaceFound, ValueError, OSError) as exc:
+        return _fail("render", exc)
+    renderer = PortraitRenderer(avatar, device=args.device)
+    title = f"{Path(args.image).name} - facecast portrait renderer, {avatar.size}x{avatar.size}"
+    if not args.audio:   # an expression sheet only
+        _save_png(expression_sheet(renderer, title, source=avatar.image), args.sheet)
+        print(f"wrote {args.sheet}")
+        return 0
+
+    from facecast.runtime.engine.motion.engine import MotionEngine
+    from facecast.runtime.engine.motion.stream import bake
+    from facecast.runtime.engine.pipeline import make_lips
+
+    try:
+        audio = load_audio_16k(args.audio)
+    except ValueError as exc:
+        return _fail("render", exc)
+    motion = bake(audio, make_lips(args.lips, args.device), MotionEngine(rate_hz=args.fps, seed=args.seed),
+                  progress=ProgressBar("motion"))
+    picks = set(np.linspace(0, len(motion) - 1, 18).round().astype(int).tolist()) if args.sheet else set()
+    sheet_tiles, sheet_labels = [], []
+    writer = None
+    try:
+        if args.out:
+            writer = VideoWriter(args.out, avatar.size, args.fps, audio=args.audio)
+        bar = ProgressBar("render")
+        for i, frame in enumerate(motion):
+            rgb = renderer.render(frame)
+            if writer:
+                writer.write(rgb)
+            if i in picks:
+                sheet_tiles.append(rgb)
+                sheet_labels.append(f"t={frame.t_audio_s:.2f}s jaw={frame.blend('jawOpen'):.2f}")
+            bar(i + 1, len(motion))
+        if writer:
+            writer.close()
+    except (FfmpegMissing, RuntimeError) as exc:
+        return _fail("render", exc)
+    if args.out:
+        print(f"wrote {args.out}: {len(motion)} frames at {args.fps:g} fps, {len(audio) / 16000:.2f} s, audio muxed")
+    if args.sheet:
+        _save_png(timeline_sheet(sheet_tiles, sheet_labels, title), args.sheet)
+        print(f"wrote {args.sheet}")
+    return 0
+
+
+def _save_png(rgb, path) -> None:
+    from PIL import Image
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rgb).save(path)
+
+
+def _prepare_options(p) -> None:
+    p.add_argument("--size", type=int, default=512, help="output frame side in pixels (default 512)")
+    p.add_argument("--crop-scale", type=float, default=2.3,
+                   help="crop side / face size: larger shows more shoulders and background (default 2.3)")
+    p.add_argument("--face", type=int, default=0, help="which face when there are several: 0 = the largest")
+    p.add_argument("--face-box", help="x,y,w,h: place the face by hand when it is not detected "
+                   "(pixels of the image as displayed, i.e. after EXIF rotation)")
+
+
+def add_parser(sub) -> None:
+    """Register `prepare` and `render` on the CLI's subparsers."""
+    p = sub.add_parser("prepare", help="portrait photo -> avatar file (.fca), once per photo")
+    p.add_argument("image", help="JPEG/PNG/WebP, any size; EXIF orientation is honoured")
+    p.add_argument("-o", "--out", required=True, help="avatar.fca")
+    _prepare_options(p)
+    p.set_defaults(func=cmd_prepare)
+
+    p = sub.add_parser("render", help="portrait + voice -> talking-face MP4 (and/or a contact sheet)")
+    p.add_argument("--image", required=True, help="a portrait (prepared once and cached) or an .fca avatar")
+    p.add_argument("--audio", help="speech (wav/flac/ogg, any rate); without it --sheet shows expressions")
+    p.add_argument("--out", help="OUT.mp4 (needs ffmpeg)")
+    p.add_argument("--sheet", help="contact sheet PNG for a person to review")
+    p.add_argument("--fps", type=float, default=30.0, help="video frame rate (default 30)")
+    _prepare_options(p)
+    p.add_argument("--lips", choices=["model", "energy"], default="model")
+    p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch CPU threads (default 1: more threads on a busy 2-core machine run slower)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cache-dir", default=str(DEFAULT_CACHE), help=f"prepared avatars (default {DEFAULT_CACHE})")
+    p.add_argument("--no-cache", action="store_true", help="prepare the portrait again, keep nothing")
+    p.set_defaults(func=cmd_render)

@@ -1,0 +1,116 @@
+"""Video frames for a live session: the newest motion frame rendered on the portrait at a fixed fps.
+
+The motion loop offers every motion frame it publishes; this worker's own thread renders only the newest
+one once the audio clock reaches the next frame time, so rendering never delays the parameters and a
+machine that falls behind drops frames (counted) instead of queueing them or drifting from the audio.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import threading
+import time
+from collections import deque
+
+import numpy as np
+
+from facecast.bridge.pubsub import Publisher
+from facecast.runtime.engine.motion.frame import MotionFrame
+
+FRAME_FORMATS = ("jpeg", "rgb24")
+
+
+def encode_jpeg(rgb: np.ndarray, quality: int = 85) -> bytes:
+    """(H, W, 3) uint8 RGB -> baseline JFIF bytes."""
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
+    return buf.getvalue()
+
+
+class FrameWorker:
+    """Renders and publishes one session's frames at `fps` on its own thread.
+
+    renderer: anything with render(MotionFrame) -> (S, S, 3) uint8 (avatar.render.PortraitRenderer).
+    frame_format: "jpeg" (quality `jpeg_quality`) or "rgb24" (raw, stride = 3 * S).
+    """
+
+    def __init__(self, session_id: str, renderer, publisher: Publisher, fps: int = 30,
+                 frame_format: str = "jpeg", jpeg_quality: int = 85):
+        if frame_format not in FRAME_FORMATS:
+            raise ValueError(f"frame format {frame_format!r}: choose one of {FRAME_FORMATS}")
+        if not 1 <= fps <= 60:
+            raise ValueError(f"fps={fps} outside 1..60")
+        self.session_id = session_id
+        self.renderer = renderer
+        self.publisher = publisher
+        self.fps = fps
+        self.frame_format = frame_format
+        self.jpeg_quality = jpeg_quality
+        self._cond = threading.Condition()
+        self._newest: tuple[MotionFrame, float] | None = None  # (frame, arrival wall time of its audio)
+        self._next_index = 1  # frame k shows t_audio = k / fps
+        self._stop = False
+        self.published = 0
+        self.dropped = 0
+        self.latencies_ms: deque = deque(maxlen=4096)  # depicted audio's arrival -> frame published
+        self.render_ms: deque = deque(maxlen=4096)
+        self._thread = threading.Thread(target=self._loop, name=f"facecast-frames-{session_id}", daemon=True)
+
+    def start(self) -> "FrameWorker":
+        self._thread.start()
+        return self
+
+    def set_renderer(self, renderer) -> None:
+        """Swap the avatar between frames (set_avatar)."""
+        with self._cond:
+            self.renderer = renderer
+
+    def offer(self, frame: MotionFrame, arrival_wall_s: float) -> None:
+        """Motion loop: the newest published motion frame replaces any older one not yet rendered."""
+        with self._cond:
+            self._newest = (frame, arrival_wall_s)
+            if frame.t_audio_s * self.fps >= self._next_index - 1e-6:
+                self._cond.notify()
+
+    def _take(self) -> tuple[MotionFrame, float] | None:
+        with self._cond:
+            while not self._stop:
+                item = self._newest
+                if item is not None and item[0].t_audio_s * self.fps >= self._next_index - 1e-6:
+                    index = int(math.floor(item[0].t_audio_s * self.fps + 1e-6))
+                    # frame times passed while we were busy are dropped, never rendered late
+                    self.dropped += max(0, index - self._next_index)
+                    self._next_index = index + 1
+                    self._newest = None
+                    return item
+                self._cond.wait(timeout=0.1)
+            return None
+
+    def _loop(self) -> None:
+        while True:
+            item = self._take()
+            if item is None:
+                return
+            frame, arrival_wall_s = item
+            t0 = time.perf_counter()
+            rgb = self.renderer.render(frame)
+            size = rgb.shape[0]
+            if self.frame_format == "jpeg":
+                data, stride = encode_jpeg(rgb, self.jpeg_quality), 0
+            else:
+                data, stride = np.ascontiguousarray(rgb), 3 * rgb.shape[1]
+            self.render_ms.append((time.perf_counter() - t0) * 1000.0)
+            msg = self.publisher.frame(self.session_id, frame.t_audio_s, self.frame_format, rgb.shape[1], size,
+                                       stride, data)
+            self.latencies_ms.append(max(0.0, msg.stamp.t_wall_s - arrival_wall_s) * 1000.0)
+            self.published += 1
+
+    def stop(self) -> None:
+        with self._cond:
+            self._stop = True
+            self._cond.notify_all()
+        if self._thread.ident is not None:  # a session removed before it ever started
+            self._thread.join(timeout=2)

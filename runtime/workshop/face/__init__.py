@@ -1,0 +1,1 @@
+"""Face models and renderer quality: convert_models, reference_check; samples, check, quality, docsheets."""

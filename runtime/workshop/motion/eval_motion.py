@@ -1,0 +1,249 @@
+"""Lip-sync quality of the *blendshapes*: `evaluate_motion(lips, utterances) -> dict`, judged on phone timings.
+
+eval_lips judges the lip model's viseme probabilities; this module judges what a viewer sees. Each held-out
+dev utterance (the same espeak-ng sentences, voices and augmentation as train_lips.dev_utterances, rebuilt
+by `motion_utterances` so the 16 kHz audio and the phone intervals are kept) goes through
+`stream.bake(audio, lips, MotionEngine())` — a fresh engine and a reset lip model per utterance, the code
+the live path runs — and is scored on the lip aperture a(t) = jawOpen - mouthClose at 60 Hz. Motion frame i
+is stamped t = i/60 and shows the audio ((i-1)/60, i/60].
+
+Metrics (thresholds fixed here, not tuned per model):
+- pbm_closed: over every occurrence of a bilabial stop or nasal (a phone whose name holds p, b or m and
+  maps to viseme PP; the PP part of an affricate such as German "pf"; Spanish approximant β/ɸ excluded:
+  the lips need not touch), the fraction whose aperture drops below CLOSED_APERTURE = 0.05 at some frame
+  with t in [start, end + 1/60] (one frame of grid allowance). Target >= 0.90.
+- silence_closed: over frames inside pauses (viseme sil) longer than MIN_PAUSE_S = 0.15 s, leaving out
+  EDGE_S = 0.06 s at each end for coarticulation, the fraction with aperture < 0.05. Target >= 0.98.
+- open_vowels_open: "open vowels" are phones mapping to visemes aa, E or oh (ih and ou are close/rounded
+  vowels whose pose opens the jaw only 0.14-0.18 and are left out). Fraction of occurrences whose max
+  aperture over frames with t in [start, end + 1/60] exceeds OPEN_APERTURE = 0.15. Target >= 0.95.
+- openness_r: Pearson r at lag 0 between the aperture and a phone-derived openness curve: eval_lips.MOUTH_OPEN
+  per viseme applied to speechdata.viseme_track at 60 Hz (row i-1 for frame i), smoothed causally with the
+  jaw's attack/release time constants (mouth._TIME_CONSTANTS_S["jawOpen"]), i.e. what an ideal lip model
+  would make the jaw do. Target >= 0.80.
+- lag_ms: the lag in [-100, +100] ms maximising the summed cross-correlation of aperture vs that curve,
+  parabolic sub-frame interpolation; POSITIVE = the mouth moves AFTER the phones. Target |lag| <= 20 ms.
+  lag_ms_vs_phones: the same against the unsmoothed curve, so it includes the jaw's own inertia (~30 ms).
+Also n_utterances, n_pbm, n_open_vowels, n_silence_frames, n_frames.
+
+`compare(utterances)` returns {"LipModel": ..., "EnergyLips": ...}; `compare_all(n)` runs it on the clean and
+augmented dev sets and on real recorded speech (realspeech.librivox_utterances: five LibriVox utterances
+with forced-aligned phones): `python -m facecast.runtime.workshop.motion.eval_motion --n 60`.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+
+from facecast.bridge.schema import VISEME_NAMES
+from facecast.runtime.engine.motion.engine import MotionEngine
+from facecast.runtime.engine.motion.filters import AsymmetricSmoother
+from facecast.runtime.engine.motion.mouth import _TIME_CONSTANTS_S
+from facecast.runtime.engine.motion.stream import bake
+
+from . import speechdata as sd
+from .eval_lips import MOUTH_OPEN
+from .utterance import MotionUtterance
+
+MOTION_HZ = 60.0
+CLOSED_APERTURE = 0.05
+OPEN_APERTURE = 0.15
+MIN_PAUSE_S = 0.15
+EDGE_S = 0.06
+MAX_LAG_MS = 100.0
+OPEN_VOWEL_VISEMES = ("aa", "E", "oh")
+TARGETS = {"pbm_closed": 0.90, "silence_closed": 0.98, "open_vowels_open": 0.95, "openness_r": 0.80,
+           "abs_lag_ms": 20.0}
+
+_V = {n: i for i, n in enumerate(VISEME_NAMES)}
+_OPEN = np.array([MOUTH_OPEN[n] for n in VISEME_NAMES])
+
+
+def motion_utterances(n: int = 120, augmented: bool = True, seed: int = 7) -> list[MotionUtterance]:
+    """The dev set of train_lips.dev_utterances (same RNG draws, same order), keeping audio and phones."""
+    from scipy.signal import resample_poly
+
+    from . import train_lips as tl
+
+    rng = np.random.default_rng(seed + (0 if augmented else 1000))
+    babble: list[np.ndarray] = []
+    out: list[MotionUtterance] = []
+    for i in range(n):  # mirrors train_lips.make_utterances("dev", ...) draw for draw
+        lang = tl.DEV_LANGS[i % len(tl.DEV_LANGS)]
+        variant = tl.DEV_VARIANTS[int(rng.integers(len(tl.DEV_VARIANTS)))]
+        voice = lang + (f"+{variant}" if variant else "")
+        text = tl.make_sentence(rng, tl.split_words(lang, "dev"))
+        speech = sd.synthesize(text, voice, rate_wpm=int(rng.integers(120, 261)), pitch=int(rng.integers(20, 81)),
+                               pitch_range=int(rng.integers(20, 91)), pad_s=float(rng.uniform(0.05, 0.6)))
+        sr = tl.SAMPLE_RATE_HZ
+        clean = resample_poly(speech.audio.astype(np.float64), sr // 50, speech.sample_rate_hz // 50).astype(np.float32)
+        if augmented:
+            audio = tl.augment(clean, rng, babble)
+        else:
+            audio = clean * np.float32(10 ** (-20 / 20) / (np.sqrt(np.mean(clean ** 2)) + 1e-12))
+        babble.append(clean)
+        babble = babble[-30:]
+        out.append(MotionUtterance(audio.astype(np.float32), speech))
+    return out
+
+
+def aperture_track(lips, audio_16k: np.ndarray, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Bake one clip as the live path does (fresh engine, reset lips) -> (t_s (F,), aperture (F,))."""
+    lips.reset()
+    frames = bake(audio_16k, lips, MotionEngine(rate_hz=MOTION_HZ, seed=seed))
+    t = np.array([f.t_audio_s for f in frames])
+    a = np.array([f.lip_aperture() for f in frames])
+    return t, a
+
+
+def _phone_parts(phones) -> list[tuple[float, float, str, str]]:
+    """(start_s, end_s, viseme, phone name) per viseme part (multi-viseme phones split evenly, like sd)."""
+    out = []
+    for start_s, end_s, name in phones:
+        visemes = sd.phone_visemes(name, strict=False)
+        step_s = (end_s - start_s) / len(visemes)
+        for i, vis in enumerate(visemes):
+            out.append((start_s + i * step_s, start_s + (i + 1) * step_s, vis, name))
+    return out
+
+
+def _pauses(parts) -> list[tuple[float, float]]:
+    """Maximal runs of sil parts as (start_s, end_s)."""
+    runs: list[list[float]] = []
+    for start_s, end_s, vis, _ in parts:
+        if vis != "sil":
+            continue
+        if runs and abs(runs[-1][1] - start_s) < 1e-6:
+            runs[-1][1] = end_s
+        else:
+            runs.append([start_s, end_s])
+    return [(a, b) for a, b in runs]
+
+
+def reference_openness(speech: sd.PhoneTimedSpeech, n_frames: int, smooth: bool = True) -> np.ndarray:
+    """Phone-derived openness for motion frames 1..n_frames (row i-1 of the 60 Hz viseme track)."""
+    track = sd.viseme_track(speech, frame_rate_hz=MOTION_HZ, strict=False) @ _OPEN
+    track = np.concatenate([track, np.zeros(max(0, n_frames - len(track)))])[:n_frames]
+    if not smooth:
+        return track
+    attack_s, release_s = _TIME_CONSTANTS_S["jawOpen"]
+    sm = AsymmetricSmoother(1, attack_s, release_s)
+    return np.array([sm.step(np.array([v]), 1.0 / MOTION_HZ)[0] for v in track])
+
+
+def _best_lag_ms(pairs: list[tuple[np.ndarray, np.ndarray]]) -> float:
+    """Lag maximising sum_t a[t + lag] * ref[t] over utterances (mean-removed); positive = a after ref."""
+    max_lag = int(round(MAX_LAG_MS / 1000 * MOTION_HZ))
+    lags = np.arange(-max_lag, max_lag + 1)
+    xc = np.zeros(len(lags))
+    for a, r in pairs:
+        a, r = a - a.mean(), r - r.mean()
+        for i, lag in enumerate(lags):
+            xc[i] += float(a[lag:] @ r[: len(r) - lag]) if lag >= 0 else float(a[: len(a) + lag] @ r[-lag:])
+    k = int(np.argmax(xc))
+    frac = 0.0
+    if 0 < k < len(xc) - 1:
+        lo, mid, hi = xc[k - 1], xc[k], xc[k + 1]
+        denom = lo - 2 * mid + hi
+        frac = 0.5 * (lo - hi) / denom if denom != 0 else 0.0
+    return float((lags[k] + frac) * 1000.0 / MOTION_HZ)
+
+
+def evaluate_motion(lips, utterances: list[MotionUtterance]) -> dict:
+    """lips: LipModel or EnergyLips; utterances: motion_utterances(...). Returns the module docstring's metrics."""
+    frame_s = 1.0 / MOTION_HZ
+    pbm_hits, open_hits, sil_vals = [], [], []
+    pairs, raw_pairs, all_a, all_r = [], [], [], []
+    for utt in utterances:
+        t, a = aperture_track(lips, utt.audio)
+        parts = _phone_parts(utt.speech.phones)
+
+        def window(start_s: float, end_s: float) -> np.ndarray:
+            return a[(t >= start_s - 1e-9) & (t <= end_s + frame_s + 1e-9)]
+
+        for start_s, end_s, vis, name in parts:
+            if vis == "PP" and any(c in name for c in "pbm"):
+                w = window(start_s, end_s)
+                if len(w):
+                    pbm_hits.append(bool(w.min() < CLOSED_APERTURE))
+            elif vis in OPEN_VOWEL_VISEMES:
+                w = window(start_s, end_s)
+                if len(w):
+                    open_hits.append(bool(w.max() > OPEN_APERTURE))
+        for start_s, end_s in _pauses(parts):
+            if end_s - start_s > MIN_PAUSE_S:
+                inside = (t >= start_s + EDGE_S) & (t <= end_s - EDGE_S)
+                sil_vals.extend((a[inside] < CLOSED_APERTURE).tolist())
+        ref = reference_openness(utt.speech, len(a))
+        pairs.append((a, ref))
+        raw_pairs.append((a, reference_openness(utt.speech, len(a), smooth=False)))
+        all_a.append(a)
+        all_r.append(ref)
+    a_cat, r_cat = np.concatenate(all_a), np.concatenate(all_r)
+
+    def frac(x: list) -> float:
+        return float(np.mean(x)) if x else float("nan")
+
+    return {
+        "pbm_closed": frac(pbm_hits),
+        "silence_closed": frac(sil_vals),
+        "open_vowels_open": frac(open_hits),
+        "openness_r": float(np.corrcoef(a_cat, r_cat)[0, 1]) if a_cat.std() > 0 else float("nan"),
+        "lag_ms": _best_lag_ms(pairs),
+        "lag_ms_vs_phones": _best_lag_ms(raw_pairs),
+        "n_utterances": len(utterances), "n_pbm": len(pbm_hits), "n_open_vowels": len(open_hits),
+        "n_silence_frames": len(sil_vals), "n_frames": int(len(a_cat)),
+    }
+
+
+def meets_targets(result: dict) -> dict[str, bool]:
+    """Which of TARGETS a result meets."""
+    return {"pbm_closed": result["pbm_closed"] >= TARGETS["pbm_closed"],
+            "silence_closed": result["silence_closed"] >= TARGETS["silence_closed"],
+            "open_vowels_open": result["open_vowels_open"] >= TARGETS["open_vowels_open"],
+            "openness_r": result["openness_r"] >= TARGETS["openness_r"],
+            "lag_ms": abs(result["lag_ms"]) <= TARGETS["abs_lag_ms"]}
+
+
+def compare(utterances: list[MotionUtterance], model_path=None) -> dict[str, dict]:
+    """{"LipModel": metrics, "EnergyLips": metrics} on the same utterances (CPU, one thread)."""
+    from facecast.runtime.engine.motion.lips import DEFAULT_MODEL_PATH, EnergyLips, LipModel
+
+    model = LipModel(model_path or DEFAULT_MODEL_PATH, device="cpu")
+    return {"LipModel": evaluate_motion(model, utterances), "EnergyLips": evaluate_motion(EnergyLips(), utterances)}
+
+
+KEYS = ("pbm_closed", "silence_closed", "open_vowels_open", "openness_r", "lag_ms", "lag_ms_vs_phones")
+
+
+def format_table(results: dict[str, dict[str, dict]]) -> str:
+    """results: {condition: compare(...)} -> a markdown table (for `facecast eval lipsync`)."""
+    lines = ["| condition | model | " + " | ".join(KEYS) + " |", "|---|---|" + "---|" * len(KEYS)]
+    for cond, by_model in results.items():
+        for name, r in by_model.items():
+            cells = [f"{r[k]:.1f}" if k.startswith("lag") else f"{r[k]:.3f}" for k in KEYS]
+            lines.append(f"| {cond} ({r['n_utterances']} utt, {r['n_pbm']} pbm) | {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def compare_all(n: int, model_path=None) -> dict[str, dict[str, dict]]:
+    """{"clean" | "augmented" | "real": compare(...)}: n dev utterances per synthetic condition (synthesized
+    in that order: espeak-ng's timing state carries across calls) and the LibriVox utterances."""
+    from .realspeech import librivox_utterances
+
+    return {"clean": compare(motion_utterances(n, augmented=False), model_path),
+            "augmented": compare(motion_utterances(n, augmented=True), model_path),
+            "real": compare(librivox_utterances(), model_path)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description="Blendshape-level lip-sync metrics, lip model vs energy baseline")
+    p.add_argument("--n", type=int, default=60, help="dev utterances per condition")
+    args = p.parse_args(argv)
+    print(format_table(compare_all(args.n)))
+
+
+if __name__ == "__main__":
+    main()

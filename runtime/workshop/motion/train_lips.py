@@ -1,0 +1,437 @@
+"""Train the lip model (log-mel -> Oculus visemes) on augmented synthetic speech and export it to ONNX.
+
+One command reproduces the shipped model (CPU, one torch thread; timings in models/LIPS_MODEL_CARD.md; the
+synthesized sets are cached in tmp/cache/lips, git-ignored):
+
+    python -m facecast.runtime.workshop.motion.train_lips --out runtime/engine/motion/models/lips.onnx
+
+Data: sentences drawn from the word lists below (8 languages), spoken by espeak-ng through
+`speechdata.synthesize` with many voice variants, rates 120-260 wpm and pitches 20-80, plus English
+sentences from flite's voices (`flite.synthesize_flite`, FLITE_TRAIN_VOICES, duration stretch 0.75-1.4),
+whose vocoders differ from espeak's; labels are `speechdata.viseme_track` at 100 Hz. Augmentation (at
+16 kHz): random silence padding, reverb (exponentially decaying noise impulse response; more often in
+training than in the dev set), telephone band-limiting (300-3400 Hz), random level, additive white / pink /
+babble noise at 0-40 dB SNR. Frames labelled silence weigh `--sil-weight` times more in the loss.
+Held-out dev set (`dev_utterances`): other voice variants (DEV_VARIANTS) and other words (every 5th word of
+each list) than training; languages DEV_LANGS.
+
+Network (`LipNet`): per-band normalisation -> causal Conv1d (kernel K over frames t-K+1..t) -> 1x1 conv ->
+2-layer GRU -> linear -> softmax over 15 visemes. Output at input frame t is trained against the label of
+frame t - L (L = lookahead frames), i.e. a causal network with L frames of right context. The ONNX graph
+takes and returns its state (conv history, GRU hidden), see lips.LipModel.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.signal import butter, fftconvolve, resample_poly, sosfilt
+
+from . import speechdata as sd
+from .flite import synthesize_flite
+from facecast.runtime.engine.motion.features import LOG_FLOOR, N_MELS, SAMPLE_RATE_HZ, log_mel
+
+N_VISEMES = len(sd.VISEME_NAMES)
+DEFAULT_CACHE = Path("tmp/cache/lips")
+DEV_REVERB_P = 0.3    # share of dev utterances with reverb (the degraded dev set is fixed: never change this)
+TRAIN_REVERB_P = 0.5  # training sees more: reverb tails filling pauses were the main cause of open silences
+
+# --- texts -------------------------------------------------------------------------------------------------
+# Phonetically varied everyday words; every 5th word (index % 5 == 4) is reserved for the dev set.
+WORDS: dict[str, str] = {
+    "en": """the quick brown fox jumps over lazy dog people think about water before morning bread butter
+    simply every family mother father brother because through thought should would could think thank three
+    bring pick much church judge measure pleasure vision azure fish shoe sheep cheap jump job jam yellow young
+    very vivid voice valley five wolf wife wave quiet queen zebra zoo buzz easy busy lamb limb milk moon
+    mouth map paper pepper bubble baby maybe number umbrella happy hope help hold hair heart king cake cook
+    good girl garden green glass grow street strong spring splash school sky snow smile small world word
+    bird hurt learn early table apple purple people pool book look foot boot food put push pull open
+    over only old oil boy toy joy eye ice nice night light right write ride rain rose red rabbit round
+    under upper until uncle oven ever echo edge egg end enjoy answer ask after always autumn orange ocean
+    time team ten twenty dinner doctor dark door deep letter little lemon long love leaf machine music""",
+    "de": """zwölf boxkämpfer jagen viktor quer über den großen deich mädchen bäcker brot butter milch
+    wasser fenster zimmer küche schule straße pferd apfel pflanze zeitung zucker katze hund vogel fisch
+    schiff schön grün blau rot gelb weiß schwarz morgen abend nacht tag woche monat jahr immer niemals
+    vielleicht bitte danke freund familie mutter vater bruder schwester kinder lachen weinen spielen lesen
+    schreiben gehen kommen sehen hören essen trinken schlafen wohnen arbeit geld buch tisch stuhl lampe
+    mond sonne stern himmel wolke regen schnee wind feuer luft erde berg tal wald wiese blume baum""",
+    "fr": """le renard brun saute par dessus chien paresseux bonjour merci beaucoup maison jardin fenêtre
+    porte table chaise pain beurre fromage lait eau vin pomme poire fraise oiseau poisson chat cheval
+    montagne rivière mer plage soleil lune étoile nuage pluie neige vent feu terre ciel arbre fleur herbe
+    matin soir nuit jour semaine mois année toujours jamais peut-être famille mère père frère sœur enfant
+    ami parler manger boire dormir chanter danser lire écrire marcher courir jouer travailler acheter
+    vendre rouge bleu vert jaune blanc noir grand petit beau joli heureux triste chaud froid""",
+    "es": """el veloz murciélago hindú comía feliz cardillo kiwi cigüeña tocaba saxofón detrás palenque
+    paja casa perro gato caballo pájaro pescado mañana tarde noche semana mes año siempre nunca quizás
+    familia madre padre hermano hermana niño amigo hablar comer beber dormir cantar bailar leer escribir
+    caminar correr jugar trabajar comprar vender rojo azul verde amarillo blanco negro grande pequeño
+    bonito feliz triste caliente frío agua vino pan leche queso manzana naranja fresa montaña río mar
+    playa sol luna estrella nube lluvia nieve viento fuego tierra cielo árbol flor hierba calle ciudad""",
+    "it": """ciao grazie prego buongiorno buonasera casa famiglia madre padre fratello sorella bambino amico
+    parlare mangiare bere dormire cantare ballare leggere scrivere camminare correre giocare lavorare
+    comprare vendere rosso blu verde giallo bianco nero grande piccolo bello felice triste caldo freddo
+    acqua vino pane latte formaggio mela arancia fragola montagna fiume mare spiaggia sole luna stella
+    nuvola pioggia neve vento fuoco terra cielo albero fiore erba strada città gatto cane cavallo uccello
+    pesce mattina sera notte settimana mese anno sempre mai forse zucchero pizza gnocchi figlio""",
+    "pt": """olá obrigado bom dia boa noite casa família mãe pai irmão irmã criança amigo falar comer beber
+    dormir cantar dançar ler escrever andar correr jogar trabalhar comprar vender vermelho azul verde
+    amarelo branco preto grande pequeno bonito feliz triste quente frio água vinho pão leite queijo maçã
+    laranja morango montanha rio mar praia sol lua estrela nuvem chuva neve vento fogo terra céu árvore
+    flor erva rua cidade gato cão cavalo pássaro peixe manhã tarde semana mês ano sempre nunca talvez""",
+    "nl": """hallo dank goedemorgen goedenavond huis familie moeder vader broer zus kind vriend praten eten
+    drinken slapen zingen dansen lezen schrijven lopen rennen spelen werken kopen verkopen rood blauw
+    groen geel wit zwart groot klein mooi blij verdrietig warm koud water wijn brood melk kaas appel
+    sinaasappel aardbei berg rivier zee strand zon maan ster wolk regen sneeuw wind vuur aarde hemel
+    boom bloem gras straat stad kat hond paard vogel vis ochtend avond nacht week maand jaar altijd""",
+    "pl": """cześć dziękuję dzień dobry dobranoc dom rodzina matka ojciec brat siostra dziecko przyjaciel
+    mówić jeść pić spać śpiewać tańczyć czytać pisać chodzić biegać grać pracować kupować sprzedawać
+    czerwony niebieski zielony żółty biały czarny duży mały piękny szczęśliwy smutny ciepły zimny woda
+    wino chleb mleko ser jabłko pomarańcza truskawka góra rzeka morze plaża słońce księżyc gwiazda chmura
+    deszcz śnieg wiatr ogień ziemia niebo drzewo kwiat trawa ulica miasto kot pies koń ptak ryba rano""",
+}
+# espeak voice per language; "en-us" shares the English word list.
+LANG_VOICES: dict[str, str] = {"en": "en", "en-us": "en", "de": "de", "fr": "fr", "es": "es", "it": "it",
+                               "pt": "pt", "nl": "nl", "pl": "pl"}
+TRAIN_LANGS = ("en", "en-us", "de", "fr", "es", "it", "pt", "nl", "pl")
+DEV_LANGS = ("en", "en-us", "de", "es", "fr")
+# espeak voice variants (voices/!v); "" is the language's default voice.
+TRAIN_VARIANTS = ("", "m1", "m2", "m4", "m5", "m6", "m8", "f1", "f3", "f4", "klatt", "klatt2", "klatt4",
+                  "Andy", "Annie", "Alex", "adam", "belinda", "david", "john", "linda", "max", "paul",
+                  "robert", "steph", "zac", "iven", "edward")
+DEV_VARIANTS = ("m3", "m7", "f2", "f5", "klatt3", "steph2", "iven2")
+assert not set(TRAIN_VARIANTS) & set(DEV_VARIANTS)
+FLITE_TRAIN_VOICES = ("awb", "rms", "kal16")
+FLITE_DEV_VOICES = ("slt",)
+
+
+def split_words(lang: str, split: str) -> list[str]:
+    """The word list of `lang` ("en-us" uses "en") for split "train" or "dev" (every 5th word)."""
+    words = WORDS[LANG_VOICES[lang]].split()
+    return [w for i, w in enumerate(words) if (i % 5 == 4) == (split == "dev")]
+
+
+def make_sentence(rng: np.random.Generator, words: list[str]) -> str:
+    n = int(rng.integers(3, 11))
+    picked = [words[i] for i in rng.integers(0, len(words), n)]
+    out = []
+    for i, w in enumerate(picked):
+        out.append(w)
+        if i < n - 1 and rng.random() < 0.12:
+            out[-1] += ","  # a phrase pause
+    return " ".join(out) + str(rng.choice([".", ".", "?", "!"]))
+
+
+# --- augmentation ------------------------------------------------------------------------------------------
+def _pink(n: int, rng: np.random.Generator) -> np.ndarray:
+    spec = np.fft.rfft(rng.standard_normal(n))
+    spec /= np.sqrt(np.maximum(np.arange(len(spec)), 1.0))
+    return np.fft.irfft(spec, n)
+
+
+def _reverb(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    rt60_s = rng.uniform(0.1, 0.6)
+    t = np.arange(int(rt60_s * SAMPLE_RATE_HZ)) / SAMPLE_RATE_HZ
+    ir = rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60_s) * rng.uniform(0.05, 0.3)
+    ir[0] = 1.0  # direct path first: reverb adds a tail, never a delay
+    return fftconvolve(x, ir)[: len(x)]
+
+
+_TELEPHONE = butter(4, [300, 3400], btype="bandpass", fs=SAMPLE_RATE_HZ, output="sos")
+
+
+def augment(x: np.ndarray, rng: np.random.Generator, babble_pool: list[np.ndarray],
+            reverb_p: float = DEV_REVERB_P) -> np.ndarray:
+    """16 kHz clean speech -> reverb? (probability reverb_p), telephone?, level, noise? (white/pink/babble at
+    0-40 dB SNR), clip."""
+    x = x.astype(np.float64)
+    if rng.random() < reverb_p:
+        x = _reverb(x, rng)
+    if rng.random() < 0.15:
+        x = sosfilt(_TELEPHONE, x)
+    rms = np.sqrt(np.mean(x ** 2)) + 1e-12
+    x *= 10 ** (rng.uniform(-40, -12) / 20) / rms  # speech RMS -40..-12 dBFS
+    if rng.random() < 0.75:
+        kind = rng.choice(["white", "pink", "babble"]) if babble_pool else rng.choice(["white", "pink"])
+        if kind == "white":
+            noise = rng.standard_normal(len(x))
+        elif kind == "pink":
+            noise = _pink(len(x), rng)
+        else:
+            noise = np.zeros(len(x))
+            for _ in range(int(rng.integers(2, 5))):
+                src = babble_pool[int(rng.integers(len(babble_pool)))]
+                reps = np.tile(src, len(x) // max(len(src), 1) + 2)
+                off = int(rng.integers(len(src)))
+                noise += reps[off: off + len(x)]
+        snr_db = rng.uniform(0, 40)
+        x_rms = np.sqrt(np.mean(x ** 2)) + 1e-12
+        noise *= x_rms / (np.sqrt(np.mean(noise ** 2)) + 1e-12) / 10 ** (snr_db / 20)
+        x = x + noise
+    return np.clip(x, -1.0, 1.0).astype(np.float32)
+
+
+# --- data set ----------------------------------------------------------------------------------------------
+@dataclass
+class Utterance:
+    """mel: (T, 80) float32 log-mel; target: (T, 15) float32 soft visemes (row t = frame t); voice; text."""
+
+    mel: np.ndarray
+    target: np.ndarray
+    voice: str
+    text: str
+
+
+def make_utterances(split: str, n: int, seed: int, augmented: bool = True,
+                    langs: tuple[str, ...] | None = None, reverb_p: float = DEV_REVERB_P,
+                    engine: str = "espeak") -> list[Utterance]:
+    """n synthesized (and, if augmented, degraded) utterances from the `split` voices and words.
+
+    engine: "espeak" (espeak-ng, `langs`) or "flite" (English; FLITE_TRAIN_VOICES or FLITE_DEV_VOICES).
+    """
+    rng = np.random.default_rng(seed)
+    langs = langs or (TRAIN_LANGS if split == "train" else DEV_LANGS)
+    variants = TRAIN_VARIANTS if split == "train" else DEV_VARIANTS
+    babble: list[np.ndarray] = []
+    out: list[Utterance] = []
+    for i in range(n):
+        if engine == "flite":
+            voices = FLITE_TRAIN_VOICES if split == "train" else FLITE_DEV_VOICES
+            voice = voices[i % len(voices)]
+            text = make_sentence(rng, split_words("en", split))
+            speech = synthesize_flite(text, voice, duration_stretch=float(rng.uniform(0.75, 1.4)),
+                                      pad_s=float(rng.uniform(0.05, 0.6)))
+        else:
+            lang = langs[i % len(langs)]  # fixed order (espeak keeps some state across voices: see speechdata)
+            variant = variants[int(rng.integers(len(variants)))]
+            voice = lang + (f"+{variant}" if variant else "")
+            text = make_sentence(rng, split_words(lang, split))
+            speech = sd.synthesize(text, voice, rate_wpm=int(rng.integers(120, 261)),
+                                   pitch=int(rng.integers(20, 81)), pitch_range=int(rng.integers(20, 91)),
+                                   pad_s=float(rng.uniform(0.05, 0.6)))
+        target = sd.viseme_track(speech, strict=False)
+        audio = resample_poly(speech.audio.astype(np.float64), SAMPLE_RATE_HZ // 50, speech.sample_rate_hz // 50)
+        clean = audio.astype(np.float32)
+        if augmented:
+            audio = augment(clean, rng, babble, reverb_p)
+        else:
+            audio = clean * np.float32(10 ** (-20 / 20) / (np.sqrt(np.mean(clean ** 2)) + 1e-12))
+        babble.append(clean)
+        babble = babble[-30:]
+        mel = log_mel(audio.astype(np.float32))
+        t = min(len(mel), len(target))
+        out.append(Utterance(mel[:t], target[:t], voice, text))
+    return out
+
+
+def dev_utterances(n: int = 120, augmented: bool = True, seed: int = 7) -> list[Utterance]:
+    """The held-out dev set: DEV_VARIANTS voices, dev words, DEV_LANGS (en, en-us, de, es, fr)."""
+    return make_utterances("dev", n, seed=seed + (0 if augmented else 1000), augmented=augmented)
+
+
+def cached_train_set(n: int, seed: int, cache_dir: Path, reverb_p: float = TRAIN_REVERB_P,
+                     engine: str = "espeak") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(mel (F, 80) float16, target (F, 15) float16, starts (U+1,) int64 utterance offsets), cached as .npz."""
+    prefix = "train" if engine == "espeak" else f"train_{engine}"
+    path = cache_dir / f"{prefix}_n{n}_s{seed}_rev{round(reverb_p * 100)}.npz"
+    if path.is_file():
+        z = np.load(path)
+        return z["mel"], z["target"], z["starts"]
+    utts = make_utterances("train", n, seed, reverb_p=reverb_p, engine=engine)
+    mel = np.concatenate([u.mel for u in utts]).astype(np.float16)
+    target = np.concatenate([u.target for u in utts]).astype(np.float16)
+    starts = np.cumsum([0] + [len(u.mel) for u in utts])
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    np.savez(path, mel=mel, target=target, starts=starts)
+    return mel, target, starts
+
+
+# --- network -----------------------------------------------------------------------------------------------
+def build_net(mean: np.ndarray, std: np.ndarray, kernel: int = 5, channels: int = 128, hidden: int = 128,
+              layers: int = 2):
+    import torch
+    from torch import nn
+
+    class LipNet(nn.Module):
+        """mel (B, K-1+T, 80) -> logits (B, T, 15); `stream` is the ONNX-exported stateful step."""
+
+        def __init__(self):
+            super().__init__()
+            self.kernel = kernel
+            self.register_buffer("mean", torch.tensor(mean, dtype=torch.float32).view(1, 1, -1))
+            self.register_buffer("inv_std", torch.tensor(1.0 / std, dtype=torch.float32).view(1, 1, -1))
+            self.conv = nn.Conv1d(N_MELS, channels, kernel)
+            self.mix = nn.Conv1d(channels, channels, 1)
+            self.gru = nn.GRU(channels, hidden, layers, batch_first=True)
+            self.head = nn.Linear(hidden, N_VISEMES)
+
+        def forward(self, mel, h=None):
+            x = ((mel - self.mean) * self.inv_std).transpose(1, 2)
+            x = torch.relu(self.mix(torch.relu(self.conv(x)))).transpose(1, 2)
+            y, h = self.gru(x, h)
+            return self.head(y), h
+
+        def stream(self, mel, conv_state, h):
+            full = torch.cat([conv_state, mel], dim=1)
+            logits, h_out = self.forward(full, h)
+            return torch.softmax(logits, dim=-1), full[:, -(self.kernel - 1):], h_out
+
+    return LipNet()
+
+
+class _Streamer:
+    """Wraps LipNet.stream as a module's forward for torch.onnx.export."""
+
+    def __new__(cls, net):
+        from torch import nn
+
+        class S(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.net = net
+
+            def forward(self, mel, conv_state, h):
+                return self.net.stream(mel, conv_state, h)
+
+        return S()
+
+
+def train(args) -> None:
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(args.seed)
+    t0 = time.time()
+    mel, target, starts = cached_train_set(args.n_utts, args.seed, Path(args.cache), args.reverb_p)
+    if args.flite_utts:
+        f_mel, f_target, f_starts = cached_train_set(args.flite_utts, args.seed, Path(args.cache), args.reverb_p,
+                                                     engine="flite")
+        mel, target = np.concatenate([mel, f_mel]), np.concatenate([target, f_target])
+        starts = np.concatenate([starts, f_starts[1:] + starts[-1]])
+    print(f"data: {len(starts) - 1} utterances, {len(mel) / 100 / 3600:.2f} h, {time.time() - t0:.0f} s", flush=True)
+    mel32 = mel.astype(np.float32)
+    mean, std = mel32.mean(0), mel32.std(0) + 1e-3
+    L, K = args.lookahead, args.kernel
+    net = build_net(mean, std, kernel=K, channels=args.channels, hidden=args.hidden, layers=args.layers)
+    print(f"params: {sum(p.numel() for p in net.parameters())}", flush=True)
+    # Shift: logits at input frame t learn the label of frame t - L (first L labels: the silence before).
+    sil = np.zeros((L, N_VISEMES), np.float32)
+    sil[:, 0] = 1
+    tgt = np.concatenate([sil, target.astype(np.float32)])[: len(mel32)]
+    mel_t, tgt_t = torch.from_numpy(mel32), torch.from_numpy(tgt)
+    seq = args.seq
+    opt = torch.optim.AdamW(net.parameters(), lr=args.lr, weight_decay=1e-4)
+    n_chunks = (len(mel32) - K) // seq
+    total_steps = args.epochs * (n_chunks // args.batch)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=max(total_steps, 20), pct_start=0.1)
+    rng = np.random.default_rng(args.seed)
+    dev = dev_utterances(args.dev_n)
+    step = 0
+    for epoch in range(args.epochs):
+        net.train()
+        offset = int(rng.integers(seq))
+        idx = rng.permutation((len(mel32) - K - offset) // seq)
+        losses = []
+        for b in range(len(idx) // args.batch):
+            ks = idx[b * args.batch:(b + 1) * args.batch] * seq + offset
+            x = torch.stack([mel_t[k: k + seq + K - 1] for k in ks])
+            y = torch.stack([tgt_t[k + K - 1: k + K - 1 + seq] for k in ks])
+            logits, _ = net(x)
+            # frames labelled mostly silence weigh more: a mouth left open in a pause is the most visible error
+            weight = 1.0 + (args.sil_weight - 1.0) * (y[..., 0] > 0.5).float()
+            loss = (-(y * torch.log_softmax(logits, -1)).sum(-1) * weight).sum() / weight.sum()
+            opt.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
+            opt.step()
+            sched.step()
+            step += 1
+            losses.append(loss.item())
+        acc = _dev_top1(net, dev, L, K)
+        print(f"epoch {epoch + 1}/{args.epochs} loss {np.mean(losses):.3f} dev top1 {acc:.3f} "
+              f"t {time.time() - t0:.0f} s", flush=True)
+        # every epoch, so an interrupted run still leaves its latest model (the last epoch's is the result)
+        export(net, Path(args.out), L, K, args.hidden, args.layers)
+    print(f"exported {args.out} ({Path(args.out).stat().st_size / 1e3:.0f} kB), total {time.time() - t0:.0f} s",
+          flush=True)
+
+
+def _dev_top1(net, dev: list[Utterance], L: int, K: int) -> float:
+    import torch
+
+    net.eval()
+    hits = n = 0
+    with torch.no_grad():
+        for u in dev:
+            pad_l = np.full((K - 1, N_MELS), LOG_FLOOR, np.float32)
+            pad_r = np.full((L, N_MELS), LOG_FLOOR, np.float32)
+            x = torch.from_numpy(np.concatenate([pad_l, u.mel, pad_r]))[None]
+            logits, _ = net(x)
+            pred = logits[0, L:].argmax(-1).numpy()
+            hits += int((pred == u.target.argmax(1)).sum())
+            n += len(pred)
+    return hits / max(n, 1)
+
+
+def export(net, out: Path, lookahead: int, kernel: int, hidden: int, layers: int) -> None:
+    """ONNX (opset 17): mel (1, T, 80), conv_state (1, K-1, 80), h (layers, 1, H) -> probs (1, T, 15),
+    conv_state_out, h_out; metadata lookahead_frames. Checks onnxruntime against torch within 1e-4."""
+    import onnx
+    import onnxruntime as ort
+    import torch
+
+    net.eval()
+    wrapper = _Streamer(net)
+    rng = np.random.default_rng(0)
+    mel = torch.from_numpy(rng.normal(-5, 3, (1, 37, N_MELS)).astype(np.float32))
+    conv = torch.full((1, kernel - 1, N_MELS), LOG_FLOOR)
+    h = torch.zeros(layers, 1, hidden)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    torch.onnx.export(wrapper, (mel, conv, h), str(out), opset_version=17, dynamo=False,
+                      input_names=["mel", "conv_state", "h"], output_names=["probs", "conv_state_out", "h_out"],
+                      dynamic_axes={"mel": {1: "T"}, "probs": {1: "T"}})
+    model = onnx.load(str(out))
+    for key, value in (("lookahead_frames", str(lookahead)), ("frame_rate_hz", "100"), ("n_mels", str(N_MELS)),
+                       ("visemes", ",".join(sd.VISEME_NAMES)), ("license", "Apache-2.0")):
+        model.metadata_props.add(key=key, value=value)
+    onnx.save(model, str(out))
+    sess = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        ref = [t.numpy() for t in wrapper(mel, conv, h)]
+    got = sess.run(None, {"mel": mel.numpy(), "conv_state": conv.numpy(), "h": h.numpy()})
+    err = max(float(np.abs(a - b).max()) for a, b in zip(ref, got))
+    if err > 1e-4:
+        raise RuntimeError(f"ONNX export differs from torch by {err:.2e} (> 1e-4)")
+    print(f"onnx vs torch max abs diff {err:.2e}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--out", default="runtime/engine/motion/models/lips.onnx")
+    p.add_argument("--cache", default=str(DEFAULT_CACHE), help="where the synthesized training set is cached")
+    p.add_argument("--n-utts", type=int, default=10000)
+    p.add_argument("--epochs", type=int, default=12)
+    p.add_argument("--flite-utts", type=int, default=3000,
+                   help="extra English utterances from flite's voices (0: espeak-ng only)")
+    p.add_argument("--reverb-p", type=float, default=TRAIN_REVERB_P, help="share of training utterances with reverb")
+    p.add_argument("--sil-weight", type=float, default=2.0, help="loss weight of frames labelled silence")
+    p.add_argument("--batch", type=int, default=32)
+    p.add_argument("--seq", type=int, default=200, help="frames per training chunk")
+    p.add_argument("--lr", type=float, default=3e-3)
+    p.add_argument("--lookahead", type=int, default=4, help="frames of right context (10 ms each)")
+    p.add_argument("--kernel", type=int, default=5)
+    p.add_argument("--channels", type=int, default=128)
+    p.add_argument("--hidden", type=int, default=128)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--dev-n", type=int, default=60)
+    p.add_argument("--threads", type=int, default=1,
+                   help="torch threads; 1 is robust on a shared CPU (2 threads stall when other jobs compete)")
+    p.add_argument("--seed", type=int, default=0)
+    train(p.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
