@@ -260,3 +260,65 @@ def test_no_false_positives_on_unmarked_images(portrait):
 def test_no_false_positive_on_an_unmarked_canvas(portrait):
     found = detect([_obs_canvas(portrait, 0.75, x=170, y=210)])
     assert not found.present and found.payload is None
+
+
+# ---- where the mark goes on and how it is checked ------------------------------------------------------------
+
+def test_frame_worker_marks_frames_before_encoding(portrait, marker):
+    import time
+    from types import SimpleNamespace
+
+    from facecast.runtime.engine.frames import FrameWorker
+
+    sent = []
+
+    class Publisher:
+        def frame(self, session, t_audio_s, fmt, w, h, stride, data):
+            sent.append(data)
+            return SimpleNamespace(stamp=SimpleNamespace(t_wall_s=time.time()))
+
+    class Renderer:
+        def render(self, frame):
+            return portrait
+
+    worker = FrameWorker("s", Renderer(), Publisher(), fps=30, frame_format="rgb24", marker=marker).start()
+    try:
+        worker.offer(SimpleNamespace(t_audio_s=0.1), time.time())
+        deadline = time.time() + 10
+        while not sent and time.time() < deadline:
+            time.sleep(0.01)
+    finally:
+        worker.stop()
+    assert sent, "the worker published no frame"
+    assert np.array_equal(np.asarray(sent[0]), marker.mark(portrait))
+    assert np.array_equal(portrait, np.asarray(Image.open(PORTRAIT).convert("RGB").resize((512, 512), Image.LANCZOS)))
+
+
+def test_verify_command_exit_codes_and_json(tmp_path, marked, portrait, capsys):
+    from facecast.runtime.cli import main
+
+    Image.fromarray(marked).save(tmp_path / "marked.jpg", quality=70)
+    Image.fromarray(portrait).save(tmp_path / "plain.png")
+    (tmp_path / "junk.mp4").write_bytes(b"\x00not a video" * 100)
+    assert main(["verify", str(tmp_path / "marked.jpg"), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["present"] and report["payload"] == {"generator": "facecast", "version": "0.1.0",
+                                                      "installation_id": PAYLOAD.installation_id}
+    assert main(["verify", str(tmp_path / "plain.png")]) == 1
+    assert "no facecast mark" in capsys.readouterr().out
+    assert main(["verify", str(tmp_path / "junk.mp4")]) == 2
+    assert main(["verify", str(tmp_path / "missing.png"), "--json"]) == 2
+    assert "no such file" in json.loads(capsys.readouterr().out)["error"]
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg")
+def test_verify_reads_a_video(tmp_path, marked, capsys):
+    from facecast.runtime.cli import main
+
+    path = tmp_path / "clip.mkv"
+    subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "512x512", "-r", "30",
+                    "-i", "-", "-c:v", "libx264", "-b:v", "1000k", "-pix_fmt", "yuv420p", str(path)],
+                   input=marked.tobytes() * 30, check=True)
+    assert main(["verify", str(path), "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["frames_examined"] == 4 and report["payload"]["installation_id"] == PAYLOAD.installation_id

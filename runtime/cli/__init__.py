@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import adapters, bake, bench, control, evaluate, listen, render, run, virtualcam
+from . import adapters, bake, bench, control, evaluate, listen, render, run, verify, virtualcam
 
-COMMAND_MODULES = (listen, control, run, bake, evaluate, bench, adapters, render, virtualcam)
+COMMAND_MODULES = (listen, control, run, bake, evaluate, bench, adapters, render, virtualcam, verify)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -55,6 +55,15 @@ def cmd_render(args) -> int:
     except (NoFaceFound, ValueError, OSError) as exc:
         return _fail("render", exc)
     renderer = PortraitRenderer(avatar, device=args.device)
+    if args.no_watermark:
+        from facecast.runtime.cli.run import NO_WATERMARK_WARNING
+
+        print(NO_WATERMARK_WARNING, file=sys.stderr)
+        mark = None
+    else:
+        from facecast.runtime.engine.provenance import Marker, this_installation
+
+        mark = Marker(this_installation()).mark
     title = f"{Path(args.image).name} - facecast portrait renderer, {avatar.size}x{avatar.size}"
     if not args.audio:   # an expression sheet only
         _save_png(expression_sheet(renderer, title, source=avatar.image), args.sheet)
@@ -80,6 +89,8 @@ def cmd_render(args) -> int:
         bar = ProgressBar("render")
         for i, frame in enumerate(motion):
             rgb = renderer.render(frame)
+            if mark is not None:
+                rgb = mark(rgb)
             if writer:
                 writer.write(rgb)
             if i in picks:
@@ -136,4 +147,6 @@ def add_parser(sub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cache-dir", default=str(DEFAULT_CACHE), help=f"prepared avatars (default {DEFAULT_CACHE})")
     p.add_argument("--no-cache", action="store_true", help="prepare the portrait again, keep nothing")
+    p.add_argument("--no-watermark", action="store_true",
+                   help="write frames without the provenance mark (warns every run; see README)")
     p.set_defaults(func=cmd_render)

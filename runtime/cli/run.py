@@ -9,6 +9,9 @@ from pathlib import Path
 
 from facecast.bridge.pubsub import DEFAULT_CONTROL_ENDPOINT, DEFAULT_PUB_ENDPOINT
 
+NO_WATERMARK_WARNING = ("facecast: WARNING: --no-watermark: frames leave without the provenance mark; "
+                        "nobody can check they were made by facecast")
+
 
 def _config_from_args(args):
     from facecast.runtime.engine.config import RuntimeConfig
@@ -17,7 +20,10 @@ def _config_from_args(args):
                         keys_dir=Path(args.keys) if args.keys else None, insecure=args.insecure,
                         lips=args.lips, device=args.device, seed=args.seed, motion_hz=args.motion_hz,
                         duration_s=args.duration, loop=args.loop, fps=args.fps, frames=not args.no_frames,
-                        image=Path(args.image) if args.image else None, frame_format=args.frame_format)
+                        image=Path(args.image) if args.image else None, frame_format=args.frame_format,
+                        watermark=not args.no_watermark)
+    if args.no_watermark:
+        print(NO_WATERMARK_WARNING, file=sys.stderr)
     if args.mic is not None:
         cfg.audio_source, cfg.audio_path = "mic", None
         cfg.mic_device = int(args.mic) if args.mic.isdigit() else (args.mic or None)
@@ -120,7 +126,8 @@ def cmd_demo(args) -> int:
         portrait = args.image or str(SAMPLE_PORTRAIT)
         print(f"\nrendering {Path(portrait).name} talking to {SAMPLE_SPEECH.name} -> {out}/demo.mp4", flush=True)
         status = _render(["--image", portrait, "--audio", str(SAMPLE_SPEECH),
-                           "--out", str(out / "demo.mp4"), "--sheet", str(out / "demo_sheet.png")])
+                           "--out", str(out / "demo.mp4"), "--sheet", str(out / "demo_sheet.png")]
+                          + (["--no-watermark"] if args.no_watermark else []))
     print("\nlive run:")
     _report_summary(args, summary)
     return status
@@ -140,6 +147,8 @@ def add_parser(sub) -> None:
         p.add_argument("--fps", type=int, default=30, help="video frames per second (1..60, default 30)")
         p.add_argument("--no-frames", action="store_true", help="parameters only, even with --image")
         p.add_argument("--frame-format", choices=["jpeg", "rgb24"], default="jpeg")
+        p.add_argument("--no-watermark", action="store_true",
+                       help="leave frames without the provenance mark (warns every run; see README)")
         p.add_argument("--session", default="default")
         p.add_argument("--pub", default=DEFAULT_PUB_ENDPOINT, help="stream endpoint to bind")
         p.add_argument("--control", default=DEFAULT_CONTROL_ENDPOINT, help="control endpoint to bind")

@@ -30,6 +30,7 @@ class RuntimeConfig:
     frames: bool = True           # False: parameters only, even with an image (3D avatars)
     frame_format: str = "jpeg"    # "jpeg" | "rgb24"
     jpeg_quality: int = 85
+    watermark: bool = True        # provenance mark on every frame; off only by an explicit --no-watermark
     pub_endpoint: str = DEFAULT_PUB_ENDPOINT
     control_endpoint: str = DEFAULT_CONTROL_ENDPOINT
     keys_dir: Path | None = None

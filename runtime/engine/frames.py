@@ -35,10 +35,11 @@ class FrameWorker:
 
     renderer: anything with render(MotionFrame) -> (S, S, 3) uint8 (avatar.render.PortraitRenderer).
     frame_format: "jpeg" (quality `jpeg_quality`) or "rgb24" (raw, stride = 3 * S).
+    marker: a provenance.Marker that marks every frame before it is encoded; None only for --no-watermark.
     """
 
     def __init__(self, session_id: str, renderer, publisher: Publisher, fps: int = 30,
-                 frame_format: str = "jpeg", jpeg_quality: int = 85):
+                 frame_format: str = "jpeg", jpeg_quality: int = 85, marker=None):
         if frame_format not in FRAME_FORMATS:
             raise ValueError(f"frame format {frame_format!r}: choose one of {FRAME_FORMATS}")
         if not 1 <= fps <= 60:
@@ -49,6 +50,7 @@ class FrameWorker:
         self.fps = fps
         self.frame_format = frame_format
         self.jpeg_quality = jpeg_quality
+        self.marker = marker
         self._cond = threading.Condition()
         self._newest: tuple[MotionFrame, float] | None = None  # (frame, arrival wall time of its audio)
         self._next_index = 1  # frame k shows t_audio = k / fps
@@ -97,6 +99,8 @@ class FrameWorker:
             frame, arrival_wall_s = item
             t0 = time.perf_counter()
             rgb = self.renderer.render(frame)
+            if self.marker is not None:  # before any encoder or sink, so no path leaves unmarked
+                rgb = self.marker.mark(rgb)
             size = rgb.shape[0]
             if self.frame_format == "jpeg":
                 data, stride = encode_jpeg(rgb, self.jpeg_quality), 0

@@ -68,7 +68,13 @@ class Runtime:
         from facecast.runtime.engine.frames import FrameWorker
 
         cfg = self.config
-        return FrameWorker(session_id, renderer, self.publisher, cfg.fps, cfg.frame_format, cfg.jpeg_quality)
+        marker = None
+        if cfg.watermark:
+            from facecast.runtime.engine.provenance import Marker, this_installation
+
+            marker = Marker(this_installation())
+        return FrameWorker(session_id, renderer, self.publisher, cfg.fps, cfg.frame_format, cfg.jpeg_quality,
+                           marker=marker)
 
     def _renderer(self, image_path: str):
         """Prepare (or load the cached preparation of) a portrait and build its renderer."""
