@@ -13,7 +13,8 @@ APT_RUNTIME=(libportaudio2 libsndfile1 espeak-ng libespeak-ng1 espeak-ng-data ff
 # C and OBS-plugin tests: compilers, libobs 29, libzmq, msgpack-c, libjpeg-turbo, a virtual X display.
 APT_TEST=(sox flite cmake pkg-config build-essential libobs-dev libzmq3-dev libmsgpack-dev libturbojpeg0-dev
           libx11-dev xvfb libgl1-mesa-dri libegl-mesa0
-          mono-mcs mono-runtime libmono-system-core4.0-cil libzmq5)
+          mono-mcs mono-runtime libmono-system-core4.0-cil libzmq5
+          chromium chromium-driver)
 
 log() { printf '\033[1m[facecast]\033[0m %s\n' "$*" >&2; }
 

@@ -6,9 +6,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import adapters, bake, bench, control, evaluate, listen, render, run, verify, virtualcam
+from . import adapters, bake, bench, control, evaluate, listen, render, run, studio, verify, virtualcam
 
-COMMAND_MODULES = (listen, control, run, bake, evaluate, bench, adapters, render, virtualcam, verify)
+COMMAND_MODULES = (listen, control, run, bake, evaluate, bench, adapters, render, virtualcam, verify, studio)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -26,6 +26,10 @@ def cmd_bench(args) -> int:
         from facecast.runtime.workshop.bench.e2e import bench_e2e
 
         result = bench_e2e(duration_s=min(max(args.duration, 20.0), 25.0))
+    elif args.what == "studio":
+        from facecast.runtime.workshop.bench.studio import bench_studio
+
+        result = bench_studio(duration_s=max(args.duration, 10.0), fps=args.fps)
     elif args.what == "soak":
         from facecast.runtime.workshop.bench.soak import bench_soak
 
@@ -39,8 +43,9 @@ def cmd_bench(args) -> int:
 def add_parser(sub) -> None:
     """Register `bench`."""
     p = sub.add_parser("bench", help="measure; prints JSON")
-    p.add_argument("what", choices=["bridge", "motion", "render", "adapters", "e2e", "soak"])
+    p.add_argument("what", choices=["bridge", "motion", "render", "adapters", "e2e", "soak", "studio"])
     p.add_argument("--json", action="store_true", help="compact JSON on one line")
     p.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     p.add_argument("--minutes", type=float, default=10.0, help="soak: how long to run")
+    p.add_argument("--fps", type=int, default=30, help="studio: video frames per second the runtime renders")
     p.set_defaults(func=cmd_bench)
