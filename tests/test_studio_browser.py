@@ -1,0 +1,152 @@
+"""facecast studio in a real browser: headless Chromium (Debian's chromium + chromium-driver, via selenium), its
+microphone a WAV of speech then silence, against `facecast studio` in its own process.
+
+What the page shows is judged from its pixels with the face-mesh model (workshop.face.check), as a viewer
+would: the mouth opens with speech and rests in silence, the head-yaw slider turns the head, and the OBS
+view is transparent outside the person. Nothing here is timed; waits are for conditions, with generous
+deadlines.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+selenium = pytest.importorskip("selenium", reason="the dev extra installs selenium")
+
+from facecast.runtime.workshop.bench.studio import (CHROMEDRIVER, CHROMIUM, chromium, console_errors,  # noqa: E402
+                                                    speech_then_silence_wav, start_microphone, studio_process)
+
+pytestmark = pytest.mark.skipif(not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)),
+                                reason="needs Debian's chromium and chromium-driver (./facecast.sh test installs them)")
+
+SPEECH_S, SILENCE_S = 4.0, 4.0
+FPS = 15  # the renderer and the browser share this machine's cores with the test's own measuring
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory):
+    wav = speech_then_silence_wav(tmp_path_factory.mktemp("mic") / "speech_then_silence.wav", SPEECH_S, SILENCE_S)
+    with studio_process("--fps", str(FPS)) as (proc, url), chromium(fake_audio=wav) as driver:
+        yield url, driver
+
+
+def _wait(driver, script: str, timeout_s: float = 30.0, what: str = ""):
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        value = driver.execute_script(script)
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what or script}; console: {console_errors(driver)}")
+
+
+def _grab(driver) -> tuple[np.ndarray, dict]:
+    """The canvas as drawn now (RGBA) and the header of the frame on it."""
+    data_url, header = driver.execute_script(
+        "const c = document.getElementById('face'); return [c.toDataURL('image/png'), window.facecast.view.last];")
+    rgba = np.asarray(Image.open(io.BytesIO(base64.b64decode(data_url.split(",", 1)[1]))).convert("RGBA"))
+    return rgba, header
+
+
+def _landmarks(rgb: np.ndarray):
+    from facecast.runtime.workshop.face.check import measure
+
+    return measure(np.ascontiguousarray(rgb[..., :3]))
+
+
+def _next_frame(driver, after_seq: int) -> None:
+    _wait(driver, f"const l = window.facecast.view.last; return l && l.seq > {after_seq};", 10, "a new frame")
+
+
+def test_page_loads_without_console_errors_and_shows_frames(studio):
+    url, driver = studio
+    driver.get(url)
+    _wait(driver, "return window.facecast && window.facecast.view.framesShown >= 3", what="frames on the page")
+    _wait(driver, "return document.querySelectorAll('#steer input[type=range]').length >= 5",
+          what="the steering controls built from the runtime's info")
+    health = _wait(driver, "const t = document.getElementById('health').textContent;"
+                           "return t.includes('runtime: motion') && t", what="the health line")
+    assert "fps" in health and "dropped" in health and "→ frame p50" in health, health
+    assert console_errors(driver) == []
+
+
+def test_mouth_moves_with_the_browser_microphone_and_rests_in_silence(studio):
+    url, driver = studio
+    start_microphone(driver, url)
+    samples: list[tuple[np.ndarray, dict]] = []
+    seq = -1
+    deadline = time.monotonic() + 2.2 * (SPEECH_S + SILENCE_S)  # two passes of the looping WAV
+    while time.monotonic() < deadline:
+        _next_frame(driver, seq)
+        rgba, header = _grab(driver)
+        seq = header["seq"]
+        if "level" in header:
+            samples.append((rgba, header))
+    assert console_errors(driver) == []
+    # the face measures come after the capture, so they do not take the renderer's CPU while it runs
+    silent = [s for s in samples if s[1]["level"] < 1e-4]        # the WAV's digital silence, +-0.15 s around
+    speech = [s for s in samples if s[1]["level"] > 0.05]
+    assert len(silent) >= 8 and len(speech) >= 8, (len(silent), len(speech), len(samples))
+    from facecast.runtime.workshop.face.check import lip_gap
+
+    gap_silent = np.array([lip_gap(_landmarks(rgba)) for rgba, _ in silent])
+    gap_speech = np.array([lip_gap(_landmarks(rgba)) for rgba, _ in speech])
+    rest = float(np.median(gap_silent))
+    # in silence the mouth stays at rest (the portrait's own lips), frame after frame
+    assert np.percentile(gap_silent, 90) <= rest + 0.02, (rest, gap_silent.round(3))
+    # with speech it opens: most frames well past the rest gap, some wide open
+    assert np.mean(gap_speech > rest + 0.04) >= 0.5, (rest, gap_speech.round(3))
+    assert gap_speech.max() >= rest + 0.1, (rest, gap_speech.round(3))
+
+
+def test_head_yaw_slider_turns_the_head(studio):
+    from facecast.runtime.workshop.face.check import head_angles
+
+    url, driver = studio
+    if driver.current_url.split("?")[0] != url.split("?")[0]:
+        driver.get(url)
+    _wait(driver, "return !!document.getElementById('set_head-yaw_deg')", what="the head yaw slider")
+
+    def set_yaw(deg: float) -> None:
+        driver.execute_script("const s = document.getElementById('set_head-yaw_deg'); s.value = arguments[0];"
+                              "s.dispatchEvent(new Event('input'));", deg)
+        time.sleep(1.5)  # the command's blend (0.3 s) and a few frames: waiting for motion, not asserting a time
+
+    def yaw_now(neutral) -> float:
+        estimates = []
+        for _ in range(4):
+            _next_frame(driver, driver.execute_script("return window.facecast.view.last.seq"))
+            estimates.append(head_angles(neutral, _landmarks(_grab(driver)[0]))[1])
+        return float(np.median(estimates))
+
+    set_yaw(0.0)
+    neutral = _landmarks(_grab(driver)[0])
+    assert abs(yaw_now(neutral)) < 8.0  # the voice's own head motion is small
+    set_yaw(30.0)
+    turned = yaw_now(neutral)
+    set_yaw(-30.0)
+    turned_back = yaw_now(neutral)
+    set_yaw(0.0)
+    assert turned >= 12.0 and turned_back <= -12.0, (turned, turned_back)
+
+
+def test_several_tabs_view_at_once_and_a_closed_tab_costs_nothing(studio):
+    url, driver = studio
+    first = driver.current_window_handle
+    shown_before = driver.execute_script("return window.facecast.view.framesShown")
+    driver.switch_to.new_window("tab")
+    driver.get(url)
+    _wait(driver, "return window.facecast && window.facecast.view.framesShown >= 3", what="frames in a second tab")
+    driver.close()
+    driver.switch_to.window(first)
+    _wait(driver, f"return window.facecast.view.framesShown >= {shown_before + 10}",
+          what="the first tab still receiving frames after the second closed")
+    assert console_errors(driver) == []
