@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import shutil
 import subprocess
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from facecast.runtime.engine.provenance import Marker, Payload, config_dir, detect, installation_id
+from facecast.runtime.engine.config import config_dir
+from facecast.runtime.engine.provenance import Marker, Payload, detect, installation_id
 from facecast.runtime.engine.provenance import pattern
 
 PORTRAIT = "runtime/assets/portrait.png"
@@ -123,9 +126,20 @@ def test_installation_id_is_made_once_and_kept(tmp_path):
     assert len(installation_id(tmp_path)) == 6  # a damaged file is replaced, never a crash
 
 
-def test_config_dir_follows_env_override_then_xdg(tmp_path):
+def test_config_dir_follows_env_override_then_xdg(tmp_path, monkeypatch):
     assert config_dir({"FACECAST_CONFIG_DIR": str(tmp_path)}) == tmp_path
     assert config_dir({"XDG_CONFIG_HOME": str(tmp_path)}) == tmp_path / "facecast"
+    assert config_dir({}) == Path.home() / ".config" / "facecast"
+    monkeypatch.setenv("FACECAST_CONFIG_DIR", str(tmp_path / "live"))
+    assert config_dir() == tmp_path / "live"  # the process environment when no mapping is given
+
+
+def test_only_the_config_module_reads_the_environment():
+    """STYLE.md: the engine and the command line get settings passed in; engine/config.py alone reads env."""
+    root = Path(__file__).resolve().parent.parent / "runtime"
+    readers = [str(p.relative_to(root)) for part in ("engine", "cli") for p in sorted((root / part).rglob("*.py"))
+               if re.search(r"os\.environ|getenv\(", p.read_text())]
+    assert readers == ["engine/config.py"]
 
 
 # ---- invisible -------------------------------------------------------------------------------------------

@@ -55,15 +55,17 @@ def cmd_render(args) -> int:
     except (NoFaceFound, ValueError, OSError) as exc:
         return _fail("render", exc)
     renderer = PortraitRenderer(avatar, device=args.device)
+    from facecast.runtime.engine.config import config_dir
+    from facecast.runtime.engine.provenance import Marker, this_installation
+
+    installation = this_installation(config_dir())  # the mark's payload
     if args.no_watermark:
         from facecast.runtime.cli.run import NO_WATERMARK_WARNING
 
         print(NO_WATERMARK_WARNING, file=sys.stderr)
         mark = None
     else:
-        from facecast.runtime.engine.provenance import Marker, this_installation
-
-        mark = Marker(this_installation()).mark
+        mark = Marker(installation).mark
     title = f"{Path(args.image).name} - facecast portrait renderer, {avatar.size}x{avatar.size}"
     if not args.audio:   # an expression sheet only
         _save_png(expression_sheet(renderer, title, source=avatar.image), args.sheet)

@@ -3,6 +3,8 @@ no other module reads argv or environment variables."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +13,16 @@ from facecast.bridge.pubsub import DEFAULT_CONTROL_ENDPOINT, DEFAULT_PUB_ENDPOIN
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 SAMPLE_SPEECH = ASSETS / "sample_speech.wav"
 SAMPLE_PORTRAIT = ASSETS / "portrait.png"
+
+
+def config_dir(env: Mapping[str, str] | None = None) -> Path:
+    """This installation's folder (its id and signing key live there): $FACECAST_CONFIG_DIR, else
+    $XDG_CONFIG_HOME/facecast, else ~/.config/facecast. Not created here. `env` defaults to os.environ."""
+    env = os.environ if env is None else env
+    if env.get("FACECAST_CONFIG_DIR"):
+        return Path(env["FACECAST_CONFIG_DIR"])
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "facecast"
 
 
 @dataclass

@@ -70,9 +70,10 @@ class Runtime:
         cfg = self.config
         marker = None
         if cfg.watermark:
+            from facecast.runtime.engine.config import config_dir
             from facecast.runtime.engine.provenance import Marker, this_installation
 
-            marker = Marker(this_installation())
+            marker = Marker(this_installation(config_dir()))
         return FrameWorker(session_id, renderer, self.publisher, cfg.fps, cfg.frame_format, cfg.jpeg_quality,
                            marker=marker)
 
