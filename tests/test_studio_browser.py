@@ -150,3 +150,39 @@ def test_several_tabs_view_at_once_and_a_closed_tab_costs_nothing(studio):
     _wait(driver, f"return window.facecast.view.framesShown >= {shown_before + 10}",
           what="the first tab still receiving frames after the second closed")
     assert console_errors(driver) == []
+
+
+def test_obs_view_is_transparent_outside_the_person_and_opaque_on_the_face(studio):
+    url, driver = studio
+    first = driver.current_window_handle
+    driver.switch_to.new_window("tab")
+    try:
+        driver.set_window_size(800, 600)  # wider than tall: the face is letterboxed (object-fit: contain)
+        driver.get(url.split("?")[0] + "obs")
+        _wait(driver, "return window.facecast && window.facecast.view.framesShown >= 3", what="frames in /obs")
+        # the page's own pixels, composited over nothing (what OBS's Browser Source does)
+        driver.execute_cdp_cmd("Emulation.setDefaultBackgroundColorOverride",
+                               {"color": {"r": 0, "g": 0, "b": 0, "a": 0}})
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png"})
+        rgba = np.asarray(Image.open(io.BytesIO(base64.b64decode(shot["data"]))).convert("RGBA"))
+        canvas_rgba, _ = _grab(driver)
+        assert console_errors(driver) == []
+    finally:
+        driver.close()
+        driver.switch_to.window(first)
+    h, w = rgba.shape[:2]
+    alpha = rgba[..., 3]
+    # the letterbox bars and the frame's top corners (beside the head, above the shoulders) show nothing
+    assert alpha[:, : w // 10].max() == 0 and alpha[:, -(w // 10):].max() == 0
+    side = h  # the square frame fills the height, centred
+    x0 = (w - side) // 2
+    assert alpha[: side // 10, x0: x0 + side // 10].max() == 0
+    assert alpha[: side // 10, x0 + side - side // 10: x0 + side].max() == 0
+    # the face (found by the landmark model on the canvas itself) is fully opaque
+    lm = _landmarks(canvas_rgba)
+    scale = side / canvas_rgba.shape[0]
+    for point in (1, 13, 159, 386):  # nose tip, upper lip, both eyes
+        x, y = lm[point, :2] * scale
+        assert alpha[int(y), x0 + int(x)] == 255, point
+    # and a good part of the picture is the person
+    assert (alpha[:, x0: x0 + side] == 255).mean() > 0.2

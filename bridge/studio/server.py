@@ -29,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+import math
 import struct
 import threading
 import time
@@ -111,6 +112,22 @@ def validate_image(data: bytes) -> tuple[str, int, int]:
     except (OSError, SyntaxError, struct.error) as exc:  # PIL's verify() reports broken files so
         raise ValueError(f"the {fmt} image is damaged: {exc}") from None
     return fmt, w, h
+
+
+def _finite(value):
+    """NaN / infinity -> None, recursively: the page's JSON.parse takes no NaN (runtime stats have them
+    before their first sample)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def _json(obj) -> str:
+    return json.dumps(_finite(obj), default=str, allow_nan=False)
 
 
 def _session_arg(request: web.Request) -> str:
@@ -281,14 +298,14 @@ class _Tab:
     async def _send_loop(self, feed) -> None:
         last_seq = -1
         if feed.stats is not None:
-            await self._send(json.dumps({"type": "event", "name": "stats", "data": feed.stats}))
+            await self._send(_json({"type": "event", "name": "stats", "data": feed.stats}))
         try:
             while not self.ws.closed:
                 await self.viewer.wake.wait()
                 self.viewer.wake.clear()
                 events, self.viewer.events = self.viewer.events, []
                 for event in events:
-                    await self._send(json.dumps({"type": "event", **event}, default=str))
+                    await self._send(_json({"type": "event", **event}))
                 frame = feed.newest
                 if frame is None or frame.seq == last_seq or self.credits <= 0 or frame.jpeg is None:
                     continue
@@ -347,8 +364,8 @@ class _Tab:
         await self._reply(req_id, True, result=result)
 
     async def _reply(self, req_id, ok: bool, **fields) -> None:
-        await self._send(json.dumps({"type": "reply", "id": req_id if isinstance(req_id, int) else None,
-                                     "ok": ok, **fields}, default=str))
+        await self._send(_json({"type": "reply", "id": req_id if isinstance(req_id, int) else None,
+                                "ok": ok, **fields}))
 
     def _on_audio(self, data: bytes) -> None:
         if len(data) <= AUDIO_HEADER.size or (len(data) - AUDIO_HEADER.size) % 4:
@@ -373,7 +390,7 @@ class _Tab:
                 message = exc.message if isinstance(exc, ControlError) else str(exc)
                 if message != self.push_error:  # say it once, not 50 times a second
                     self.push_error = message
-                    await self._send(json.dumps({"type": "event", "name": "push_error", "data": {"message": message}}))
+                    await self._send(_json({"type": "event", "name": "push_error", "data": {"message": message}}))
                 continue
             samples = np.frombuffer(pcm, "<f4")
             rms = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0

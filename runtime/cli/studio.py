@@ -12,13 +12,18 @@ DEFAULT_PORT = 8080
 
 
 def studio_config(args):
-    """CLI options -> RuntimeConfig: frames always (the page shows them), pushed audio unless --audio / --mic."""
+    """CLI options -> RuntimeConfig: frames always (the page shows them), pushed audio unless --audio / --mic.
+
+    Frames leave the runtime as raw RGBA with the person mask as alpha: the /obs view needs the alpha, and the
+    colour is the full picture (where alpha is 0 it is the portrait's background), so the main view is the same
+    frame without its alpha. The studio encodes both for the browsers (bridge.studio.hub)."""
     from facecast.runtime.engine.config import SAMPLE_PORTRAIT, RuntimeConfig
 
     cfg = RuntimeConfig(session=args.session, pub_endpoint=args.pub, control_endpoint=args.control,
                         keys_dir=Path(args.keys) if args.keys else None, insecure=args.insecure,
                         device=args.device, fps=args.fps, image=Path(args.image or SAMPLE_PORTRAIT),
-                        audio_source="push", audio_path=None, loop=args.loop, frame_format="jpeg")
+                        audio_source="push", audio_path=None, loop=args.loop, frame_format="rgba32",
+                        background="transparent")
     if args.mic is not None:
         cfg.audio_source = "mic"
         cfg.mic_device = int(args.mic) if args.mic.isdigit() else (args.mic or None)
