@@ -1,0 +1,151 @@
+"""The studio's web server without a browser: what it refuses (sizes, non-images, other origins, other hosts,
+unknown files, commands beyond steering, binding beyond loopback) and what it forwards to the runtime."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import threading
+
+import aiohttp
+import pytest
+from PIL import Image
+
+from facecast.bridge.security import InsecureBindError, make_keys
+from facecast.bridge.studio import Studio
+from facecast.bridge.studio.access import Access
+from facecast.bridge.studio.server import MAX_UPLOAD_BYTES, validate_image
+from facecast.runtime.engine.config import RuntimeConfig
+from facecast.runtime.engine.pipeline import Runtime
+
+
+@pytest.fixture(scope="module")
+def runtime():
+    """A push-audio runtime without frames (fast to start); its sockets on free loopback ports."""
+    rt = Runtime(RuntimeConfig(audio_source="push", audio_path=None, pub_endpoint="tcp://127.0.0.1:0",
+                               control_endpoint="tcp://127.0.0.1:0", lips="energy", status_line=False))
+    thread = threading.Thread(target=rt.run, daemon=True)
+    thread.start()
+    yield rt
+    rt.stop()
+    thread.join(timeout=10)
+
+
+def _serve(runtime, scenario, host="127.0.0.1", access=None):
+    """Run `scenario(session, base_url)` against a studio served on a free port."""
+    async def main():
+        studio = Studio(runtime.publisher.endpoint, runtime.control.endpoint, access=access)
+        url = await studio.start(host, 0)
+        base = url.split("?")[0]
+        try:
+            # unsafe: keep cookies from an IP-address host, as browsers do
+            async with aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
+                return await scenario(session, base)
+        finally:
+            await studio.stop()
+    return asyncio.run(main())
+
+
+def _png(w=128, h=128) -> bytes:
+    buf = io.BytesIO()
+    Image.new("RGB", (w, h), (120, 90, 60)).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def test_validate_image_accepts_portraits_and_names_what_is_wrong_with_the_rest():
+    assert validate_image(_png()) == ("PNG", 128, 128)
+    for data, words in ((b"", "empty"), (b"GIF89a" + bytes(100), "not a JPEG"), (_png(32, 32), "64 pixels"),
+                        (_png()[:60], "damaged"), (b"x" * (MAX_UPLOAD_BYTES + 1), "limit")):
+        with pytest.raises(ValueError, match=words):
+            validate_image(data)
+
+
+def test_uploads_are_bounded_and_validated_before_the_runtime_sees_them(runtime):
+    async def scenario(http, base):
+        out = {}
+        async with http.post(base + "api/avatar", data=b"not an image") as r:
+            out["garbage"] = r.status, (await r.json())["code"]
+        async with http.post(base + "api/avatar", data=b"\0" * (MAX_UPLOAD_BYTES + 1)) as r:
+            out["huge"] = r.status
+        async with http.post(base + "api/avatar?session=../etc", data=_png()) as r:
+            out["bad_session"] = r.status
+        async with http.post(base + "api/avatar", data=_png()) as r:  # valid, but this runtime renders nothing
+            out["frameless"] = r.status, (await r.json())["code"]
+        return out
+
+    out = _serve(runtime, scenario)
+    assert out["garbage"] == (400, "bad_image")
+    assert out["huge"] == 413
+    assert out["bad_session"] == 400
+    assert out["frameless"] == (422, "unsupported")
+
+
+def test_other_origins_hosts_and_file_names_are_refused(runtime):
+    async def scenario(http, base):
+        out = {}
+        async with http.post(base + "api/avatar", data=_png(), headers={"Origin": "http://evil.example"}) as r:
+            out["cross_origin_upload"] = r.status
+        try:
+            async with http.ws_connect(base + "ws", headers={"Origin": "http://evil.example"}):
+                out["cross_origin_ws"] = "open"
+        except aiohttp.WSServerHandshakeError as exc:
+            out["cross_origin_ws"] = exc.status
+        async with http.get(base, headers={"Host": "rebound.example:80"}) as r:
+            out["other_host"] = r.status
+        for name in ("..%2Fserver.py", "server.py", "%2e%2e/hub.py"):
+            async with http.get(base + "static/" + name) as r:
+                out.setdefault("files", []).append(r.status)
+        async with http.get(base + "obs") as r:
+            out["obs"] = r.status, "canvas" in await r.text()
+        return out
+
+    out = _serve(runtime, scenario)
+    assert out["cross_origin_upload"] == 403
+    assert out["cross_origin_ws"] == 403
+    assert out["other_host"] == 421
+    assert all(status == 404 for status in out["files"]), out["files"]
+    assert out["obs"] == (200, True)
+
+
+def test_the_page_steers_with_the_control_sockets_commands_and_nothing_else(runtime):
+    async def scenario(http, base):
+        replies = {}
+        async with http.get(base + "api/info") as r:
+            info = await r.json()
+        async with http.ws_connect(base + "ws?session=default") as ws:
+            for i, (cmd, args) in enumerate((("set_head", {"yaw_deg": 20.0}), ("set_head", {"yaw_deg": 500.0}),
+                                             ("remove_session", {}), ("create_session", {"session": "x"}))):
+                await ws.send_json({"type": "cmd", "id": i, "cmd": cmd, "args": args})
+                while True:
+                    msg = await ws.receive_json(timeout=10)
+                    if msg["type"] == "reply" and msg["id"] == i:
+                        replies[i] = msg
+                        break
+        return info, replies
+
+    info, replies = _serve(runtime, scenario)
+    assert set(info["commands"]) == {"set_emotion", "set_gaze", "set_head", "pause", "resume"}
+    assert info["commands"]["set_head"]["yaw_deg"]["hi"] == 90.0  # the runtime's own ranges
+    assert replies[0]["ok"] and replies[0]["result"]["session"] == "default"
+    assert not replies[1]["ok"] and replies[1]["code"] == "bad_args"  # one validator: the runtime's
+    assert replies[2]["code"] == replies[3]["code"] == "unsupported"
+    assert [s["session"] for s in runtime._sessions_info()] == ["default"]
+
+
+def test_beyond_loopback_needs_keys_or_insecure_and_keys_need_the_token(runtime, tmp_path):
+    with pytest.raises(InsecureBindError):
+        Access().check("0.0.0.0")
+    Access(insecure=True).check("0.0.0.0")  # allowed, with a warning
+    keys = make_keys(tmp_path / "keys")
+    access = Access(keys)
+
+    async def scenario(http, base):
+        async with http.get(base) as r:
+            without = r.status
+        async with http.get(base + f"?token={access.token}") as r:
+            with_token = r.status
+        async with http.get(base + "api/info") as r:  # the cookie set by the first good request
+            cookie = r.status
+        return without, with_token, cookie
+
+    assert _serve(runtime, scenario, access=access) == (401, 200, 200)
