@@ -58,8 +58,8 @@ def cmd_render(args) -> int:
     from facecast.runtime.engine.config import config_dir
     from facecast.runtime.engine.provenance import Marker, this_installation
 
-    installation = this_installation(config_dir())  # the mark's payload
-    if args.no_watermark:
+    installation = this_installation(config_dir())  # the mark's payload and the content credentials' signer
+    if args.no_watermark:  # the invisible mark only: the file's content credentials are still signed
         from facecast.runtime.cli.run import NO_WATERMARK_WARNING
 
         print(NO_WATERMARK_WARNING, file=sys.stderr)
@@ -105,6 +105,13 @@ def cmd_render(args) -> int:
         return _fail("render", exc)
     if args.out:
         print(f"wrote {args.out}: {len(motion)} frames at {args.fps:g} fps, {len(audio) / 16000:.2f} s, audio muxed")
+    if args.out:
+        from facecast.runtime.engine.provenance.credentials import CredentialsFailed, add_credentials
+
+        try:  # once the file is complete: the C2PA hash covers all of it
+            print(add_credentials(Path(args.out), config_dir(), installation, watermarked=mark is not None))
+        except CredentialsFailed as exc:
+            return _fail("render", exc)
     if args.sheet:
         _save_png(timeline_sheet(sheet_tiles, sheet_labels, title), args.sheet)
         print(f"wrote {args.sheet}")
@@ -150,5 +157,6 @@ def add_parser(sub) -> None:
     p.add_argument("--cache-dir", default=str(DEFAULT_CACHE), help=f"prepared avatars (default {DEFAULT_CACHE})")
     p.add_argument("--no-cache", action="store_true", help="prepare the portrait again, keep nothing")
     p.add_argument("--no-watermark", action="store_true",
-                   help="write frames without the provenance mark (warns every run; see README)")
+                   help="write frames without the invisible provenance mark (warns every run; the file's "
+                   "content credentials are still signed; see README)")
     p.set_defaults(func=cmd_render)

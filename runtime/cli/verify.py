@@ -1,6 +1,11 @@
-"""`facecast verify FILE`: is facecast's provenance mark in this image or video, and what does it say?
+"""`facecast verify FILE`: does this image or video carry facecast's provenance, and what does it say?
 
-Exit status: 0 the mark is there, 1 it is not, 2 the file could not be read."""
+Two independent checks: the invisible mark in the pixels (survives re-encoding, says facecast + installation
+id), and the content credentials (a signed C2PA manifest that `render` embeds in MP4/MOV files: lost when the
+file is re-encoded, but any change to the signed file is detected).
+
+Exit status: 0 the mark is there or the file has valid facecast credentials, 1 neither, 2 the file could
+not be read."""
 
 from __future__ import annotations
 
@@ -68,6 +73,43 @@ def read_frames(path: Path):
         return _read_video(path)
 
 
+SELF_SIGNED_NOTE = ("a self-signed installation key proves which facecast installation signed (whoever holds "
+                    "its key file), not who the person is")
+
+
+def _credentials(path: Path):
+    from facecast.runtime.engine.config import config_dir
+    from facecast.runtime.engine.provenance.credentials import read_credentials
+    from facecast.runtime.engine.provenance.signing_key import own_root
+
+    # this installation's root (if it has one) is the only trusted anchor: "signed here" vs "signed elsewhere"
+    return read_credentials(path, own_root(config_dir()))
+
+
+def _describe_credentials(path: Path, cred) -> str:
+    if not cred.present:
+        return f"{path}: no content credentials (no C2PA manifest in the file)"
+    if cred.error:
+        return f"{path}: content credentials PRESENT but INVALID: the manifest cannot be read ({cred.error})"
+    source = (cred.digital_source_type or "").rsplit("/", 1)[-1] or "not stated"
+    says = (f"claim generator {cred.claim_generator or 'not stated'}; source type {source}"
+            + (f"; installation {cred.installation_id}" if cred.installation_id else "")
+            + ("" if cred.invisible_watermark is None else
+               f"; frames {'carry' if cred.invisible_watermark else 'do not carry'} the invisible mark"))
+    if cred.valid:
+        who = ("signed with THIS installation's key" if cred.signed_here else
+               f"signed by '{cred.signer}', a key nobody vouches for")
+        return (f"{path}: content credentials PRESENT, signature VALID, content unchanged since signing; {says}; "
+                f"{who}\n  note: {SELF_SIGNED_NOTE}")
+    why = []
+    if not cred.signature_valid:
+        why.append("the signature does not verify")
+    if not cred.content_unchanged:
+        why.append("the content was changed after signing")
+    return (f"{path}: content credentials PRESENT but INVALID: {', '.join(why) or 'see failures'} "
+            f"(failures: {', '.join(cred.failures) or 'none listed'}); it claims: {says}")
+
+
 def cmd_verify(args) -> int:
     from facecast.runtime.engine.provenance import detect
 
@@ -81,22 +123,27 @@ def cmd_verify(args) -> int:
             print(f"facecast verify: {exc}", file=sys.stderr)
         return 2
     found = detect(frames)
-    report = {"file": str(path), "frames_examined": len(frames), **found.as_dict()}
+    cred = _credentials(path)
+    report = {"file": str(path), "frames_examined": len(frames), **found.as_dict(),
+              "credentials": {**cred.as_dict(), "note": SELF_SIGNED_NOTE if cred.valid else None}}
     if args.json:
         print(json.dumps(report))
-    elif found.present:
-        p = report["payload"]
-        says = (f"made by facecast {p['version']} on installation {p['installation_id']}" if p else
-                "payload not readable from this copy")
-        print(f"{path}: facecast mark PRESENT (confidence {found.confidence:.3f}, score {found.score:.1f}); {says}")
     else:
-        print(f"{path}: no facecast mark found (score {found.score:.1f}; unmarked files score below ~6)")
-    return 0 if found.present else 1
+        if found.present:
+            p = report["payload"]
+            says = (f"made by facecast {p['version']} on installation {p['installation_id']}" if p else
+                    "payload not readable from this copy")
+            print(f"{path}: facecast mark PRESENT (confidence {found.confidence:.3f}, score {found.score:.1f}); {says}")
+        else:
+            print(f"{path}: no facecast mark found (score {found.score:.1f}; unmarked files score below ~6)")
+        print(_describe_credentials(path, cred))
+    return 0 if found.present or cred.from_facecast else 1
 
 
 def add_parser(sub) -> None:
     """Register `verify` on the CLI's subparsers."""
-    p = sub.add_parser("verify", help="check a picture or video for facecast's provenance mark")
+    p = sub.add_parser("verify", help="check a picture or video for facecast's provenance mark and content "
+                       "credentials")
     p.add_argument("file", help="an image or a video (anything ffmpeg reads)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_verify)
