@@ -180,7 +180,7 @@ def bench_studio(duration_s: float = 20.0, fps: int = 30) -> dict:
     return {
         "benchmark": "studio",
         "what": "headless Chromium page, its fake microphone playing the bundled speech; `facecast studio` "
-                f"rendering the bundled portrait at {fps} fps as 512x512 JPEG",
+                f"rendering the bundled portrait at {fps} fps (raw RGBA with the person mask; the studio sends the page JPEG)",
         "duration_s": round(elapsed, 1),
         "mic_to_shown_latency_ms_p50": round(float(np.percentile(lat, 50)), 1),
         "mic_to_shown_latency_ms_p95": round(float(np.percentile(lat, 95)), 1),
