@@ -30,17 +30,17 @@ def clean_results(lips):
 
 def test_model_beats_energy_baseline_on_blendshapes(clean_results):
     model, base = clean_results
-    # measured on these 10 clean dev utterances: model pbm 1.00 silence 1.00 open 0.96 r 0.93;
-    # baseline pbm 0.19 silence 1.00 open 1.00 r 0.74 (21 pbm, 84 open vowels)
+    # r and lag against the raw phone boundaries (see eval_motion); measured figures in BENCHMARKS.md
     assert model["pbm_closed"] >= 0.90 > base["pbm_closed"] + 0.5
     # in clean speech's pauses both keep the mouth shut (1.000 each on these 10 utterances)
     assert model["silence_closed"] >= max(base["silence_closed"], 0.98)
-    assert model["openness_r"] > base["openness_r"] and model["openness_r"] >= 0.85
+    assert model["openness_r"] > base["openness_r"] and model["openness_r"] >= 0.80
     # the baseline opens on anything loud, so it "opens" every open vowel too: the model must meet the
-    # target, not beat 1.0; and both are within the lag target (the model is not worse by more than a frame)
-    assert model["open_vowels_open"] >= 0.90
-    assert abs(model["lag_ms"]) <= em.TARGETS["abs_lag_ms"]
-    assert abs(model["lag_ms"]) <= abs(base["lag_ms"]) + 1000 / 60
+    # target, not beat 1.0. The mouth is never late: it leads the raw phones (real lips move before the
+    # sound), by no more than the target's 40 ms.
+    assert model["open_vowels_open"] >= 0.95
+    assert em.meets_targets(model)["lag_ms"], model["lag_ms"]
+    assert model["lag_ms"] < 0
     assert model["n_pbm"] >= 15 and model["n_open_vowels"] >= 20 and model["n_silence_frames"] > 100
 
 
@@ -89,7 +89,20 @@ def test_model_beats_baseline_on_real_speech(lips):
     assert model["pbm_closed"] > base["pbm_closed"] + 0.5
     assert model["silence_closed"] > base["silence_closed"] + 0.3
     assert model["openness_r"] > base["openness_r"]
-    assert abs(model["lag_ms"]) <= em.TARGETS["abs_lag_ms"]
+    assert em.meets_targets(model)["lag_ms"], model["lag_ms"]
+
+
+def test_lag_and_r_are_measured_against_raw_phones():
+    """A mouth that copies the raw phone openness one frame late reads as +16.7 ms and r < 1 at lag 0;
+    the jaw-smoothed reference (secondary figure) would hide part of that delay."""
+    utt = em.motion_utterances(1, augmented=False)[0]
+    raw = em.reference_openness(utt.speech, 200, smooth=False)
+    late = np.concatenate([[0.0], raw[:-1]])
+    assert em._best_lag_ms([(late, raw)]) == pytest.approx(1000 / 60, abs=3.0)
+    assert em._r_at_lag([(late, raw)], 1) == pytest.approx(1.0)
+    assert em._r_at_lag([(late, raw)], 0) < 0.95
+    assert not em.meets_targets({"pbm_closed": 1, "silence_closed": 1, "open_vowels_open": 1, "openness_r": 1,
+                                 "lag_ms": 5.0})["lag_ms"]
 
 
 # --- bad audio ------------------------------------------------------------------------------------------

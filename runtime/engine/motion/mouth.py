@@ -40,30 +40,35 @@ _SIL = VISEME_NAMES.index("sil")
 _PAIRED = ("mouthSmile", "mouthStretch", "mouthPress", "mouthLowerDown", "mouthUpperUp")
 
 # Per-viseme target poses. "closure" is the bilabial seal (0..1), not a blendshape. Values are for a
-# moderately articulating speaker; intensity scales them.
+# moderately articulating speaker; intensity scales them. Consonants and close vowels keep the jaw at
+# 0.18-0.26: a short vowel between two of them that the lip model half-reads as its neighbour (a 30-60 ms
+# schwa, an Italian vowel between nasals) then still opens the lips visibly, and the jaw's openness per
+# viseme follows eval_lips.MOUTH_OPEN's proportions more closely.
 VISEME_POSES: dict[str, dict[str, float]] = {
     "sil": {},
     "PP": {"jawOpen": 0.06, "closure": 1.0, "mouthPress": 0.35, "mouthRollLower": 0.15, "mouthRollUpper": 0.10,
            "mouthShrugLower": 0.15},
     "FF": {"jawOpen": 0.08, "closure": 0.6, "mouthRollLower": 0.45, "mouthUpperUp": 0.20, "mouthShrugLower": 0.1},
-    "TH": {"jawOpen": 0.15, "tongueOut": 0.45, "mouthLowerDown": 0.10, "mouthUpperUp": 0.05},
-    "DD": {"jawOpen": 0.18, "mouthStretch": 0.10, "mouthLowerDown": 0.12, "mouthUpperUp": 0.08},
-    "kk": {"jawOpen": 0.24, "mouthStretch": 0.10, "mouthLowerDown": 0.10},
+    "TH": {"jawOpen": 0.18, "tongueOut": 0.45, "mouthLowerDown": 0.10, "mouthUpperUp": 0.05},
+    "DD": {"jawOpen": 0.22, "mouthStretch": 0.10, "mouthLowerDown": 0.12, "mouthUpperUp": 0.08},
+    "kk": {"jawOpen": 0.26, "mouthStretch": 0.10, "mouthLowerDown": 0.10},
     "CH": {"jawOpen": 0.12, "mouthFunnel": 0.45, "mouthPucker": 0.15, "mouthUpperUp": 0.25, "mouthLowerDown": 0.20},
     "SS": {"jawOpen": 0.07, "mouthStretch": 0.30, "mouthSmile": 0.10, "mouthUpperUp": 0.15, "mouthLowerDown": 0.15},
-    "nn": {"jawOpen": 0.14, "mouthLowerDown": 0.06, "mouthStretch": 0.05},
-    "RR": {"jawOpen": 0.15, "mouthFunnel": 0.30, "mouthPucker": 0.20, "mouthUpperUp": 0.05},
+    "nn": {"jawOpen": 0.20, "mouthLowerDown": 0.06, "mouthStretch": 0.05},
+    "RR": {"jawOpen": 0.18, "mouthFunnel": 0.30, "mouthPucker": 0.20, "mouthUpperUp": 0.05},
     "aa": {"jawOpen": 0.60, "mouthLowerDown": 0.30, "mouthUpperUp": 0.10, "mouthStretch": 0.08},
     "E": {"jawOpen": 0.34, "mouthStretch": 0.30, "mouthSmile": 0.15, "mouthLowerDown": 0.20, "mouthUpperUp": 0.10},
-    "ih": {"jawOpen": 0.18, "mouthStretch": 0.45, "mouthSmile": 0.30, "mouthLowerDown": 0.15, "mouthUpperUp": 0.15},
+    "ih": {"jawOpen": 0.22, "mouthStretch": 0.45, "mouthSmile": 0.30, "mouthLowerDown": 0.15, "mouthUpperUp": 0.15},
     "oh": {"jawOpen": 0.40, "mouthFunnel": 0.55, "mouthPucker": 0.25, "mouthLowerDown": 0.10},
-    "ou": {"jawOpen": 0.14, "mouthPucker": 0.70, "mouthFunnel": 0.45, "mouthShrugLower": 0.08},
+    "ou": {"jawOpen": 0.18, "mouthPucker": 0.70, "mouthFunnel": 0.45, "mouthShrugLower": 0.08},
 }
 
 # (attack_s, release_s) per channel family. Jaw and tongue are quick; rounding is slow to come and slower to
 # go (it anticipates and lingers, the classic coarticulation of /u/); spreading sits between.
 _TIME_CONSTANTS_S: dict[str, tuple[float, float]] = {
-    "jawOpen": (0.035, 0.020),  # closes faster than it opens: shut within ~60 ms when a pause starts
+    # Quick both ways: the viseme rows are already averaged over the frame and the frame looks ahead of
+    # its audio (stream.MOUTH_LEAD_S); a slower jaw trails the phones by its time constant.
+    "jawOpen": (0.008, 0.008),
     "mouthFunnel": (0.050, 0.080), "mouthPucker": (0.050, 0.080),
     "mouthSmile": (0.045, 0.070), "mouthStretch": (0.040, 0.060),
     "mouthPress": (0.015, 0.040), "mouthRollLower": (0.025, 0.050), "mouthRollUpper": (0.025, 0.050),
@@ -83,7 +88,7 @@ CLOSURE_GAIN = 5.0
 # the mouth stays shut. A mouth flapping in a pause (reverb tails, noise) is the more visible error.
 SILENCE_BIAS = 3.0
 CLOSURE_ATTACK_S = 0.008  # the seal of /p b m/: must show within ~30 ms
-CLOSURE_RELEASE_S = 0.025  # the release burst opens the lips fast too
+CLOSURE_RELEASE_S = 0.012  # the release burst opens the lips fast too: a slower release trails the vowel
 _MAX_CLOSURE_ATTACK_S = 0.015
 
 

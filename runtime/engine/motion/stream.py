@@ -3,10 +3,14 @@
     audio ─► MelStream ─► lip model (lookahead L frames) ─► viseme rows at 100 Hz ─┐
           └► ProsodyTracker (10 ms hops) ──────────────────────────────────────────┴► MotionEngine @ motion_hz
 
-Motion frame i shows the audio interval ((i-1)/motion_hz, i/motion_hz] and is stamped t_audio = i/motion_hz.
-It is emitted once the lip model has produced every viseme row overlapping that interval, i.e. once the
-audio up to the end of mel frame (last row + L) has arrived; `needed_sample_index` says which sample
-that was, so latency can be measured from that sample's arrival (lookahead included, never hidden).
+Motion frame i shows the mouth for the audio interval ((i-1)/motion_hz, i/motion_hz] and is stamped
+t_audio = i/motion_hz. Real lips move before the sound they shape, and the mouth's smoothing (mouth.py)
+takes time to reach a pose, so the mouth of frame i is driven by the viseme rows `lead_s` AHEAD of its
+interval: ((i-1)/motion_hz + lead_s, i/motion_hz + lead_s]. The frame is emitted once the lip model has
+produced every one of those rows, i.e. once the audio up to the end of mel frame (last row + L) has
+arrived; `needed_sample_index` says which sample that was, so latency can be measured from that
+sample's arrival (lookahead and lead included, never hidden). Head, eyes and prosody follow the frame's
+own interval.
 The same code serves live runs and offline baking: feed the whole file, collect the frames.
 """
 
@@ -24,6 +28,11 @@ from .frame import MotionFrame
 from .prosody import HOP_S, ProsodyTracker
 
 FRAME_RATE_HZ = 100  # mel / viseme rows per second
+# How far ahead of a frame's audio its mouth looks. With the mouth's quick attack/release (mouth.py) this
+# puts the lip aperture 5-13 ms BEFORE the phones against raw phone boundaries on held-out voices, degraded
+# and real speech (BENCHMARKS.md, lip sync), as real lips anticipate the sound. It costs the same in latency:
+# 15 ms keeps audio -> parameters p50 under 60 ms; 20 ms would lead more but costs r at lag 0.
+MOUTH_LEAD_S = 0.015
 
 
 @dataclass
@@ -39,10 +48,15 @@ class MotionStream:
 
     lips: LipModel or EnergyLips (step(mel (T, 80)) -> (T, 15), lookahead_frames).
     engine: MotionEngine (its rate_hz is the motion frame rate).
+    lead_s: how far ahead of its audio a frame's mouth looks, 0..0.1 s (default MOUTH_LEAD_S).
     """
 
-    def __init__(self, lips, engine: MotionEngine):
+    def __init__(self, lips, engine: MotionEngine, lead_s: float | None = None):
+        lead_s = MOUTH_LEAD_S if lead_s is None else lead_s
+        if not 0.0 <= lead_s <= 0.1:
+            raise ValueError(f"lead_s {lead_s} outside 0..0.1 s (how far ahead of its audio a frame's mouth looks)")
         self.lips = lips
+        self.lead_s = float(lead_s)
         self.engine = engine
         self.motion_hz = engine.rate_hz
         self.mel = MelStream()
@@ -52,11 +66,20 @@ class MotionStream:
         self._feats: deque = deque()  # ProsodyFeatures not yet given to the engine
         self._next_motion = 1        # index of the next motion frame to emit
         self.samples_in = 0
+        self._skipped = 0            # samples lost before the audio fed (skip): added to every later stamp
 
     @property
     def lookahead_s(self) -> float:
-        """How much audio past a frame's t_audio the lip model must hear before the frame exists."""
-        return self.lips.lookahead_frames / FRAME_RATE_HZ
+        """How much audio past a frame's t_audio must be heard before the frame exists: the lip model's
+        lookahead plus the mouth's lead."""
+        return self.lips.lookahead_frames / FRAME_RATE_HZ + self.lead_s
+
+    def skip(self, n_samples: int) -> None:
+        """n_samples of the stream were lost (an overflowed ring after a stall): the audio fed next comes
+        that much later, so later frames are stamped that much later and t_audio stays on what is heard.
+        The features carry on across the gap as if it were not there (a few frames blend the two sides)."""
+        self._skipped += int(n_samples)
+        self.samples_in += int(n_samples)
 
     def feed(self, samples: np.ndarray) -> list[TimedFrame]:
         """samples: (n,) float32 16 kHz mono, the next audio of the stream. Returns the frames now complete."""
@@ -79,8 +102,9 @@ class MotionStream:
         while True:
             t0 = (self._next_motion - 1) / self.motion_hz
             t1 = self._next_motion / self.motion_hz
-            lo = int(math.floor(t0 * FRAME_RATE_HZ + 1e-9))
-            hi = int(math.ceil(t1 * FRAME_RATE_HZ - 1e-9))  # rows lo..hi-1 overlap (t0, t1]
+            # the mouth looks lead_s ahead: rows lo..hi-1 overlap (t0 + lead_s, t1 + lead_s]
+            lo = int(math.floor((t0 + self.lead_s) * FRAME_RATE_HZ + 1e-9))
+            hi = int(math.ceil((t1 + self.lead_s) * FRAME_RATE_HZ - 1e-9))
             if hi > self._rows_done:
                 return out
             while self._rows and self._rows[0][0] < lo:
@@ -91,14 +115,17 @@ class MotionStream:
             while self._feats and self._feats[0].t_s <= t1 + 1e-9:
                 feats.append(self._feats.popleft())
             frame = self.engine.step(t1, visemes, feats)
-            # the last row used needs mel frame (hi - 1 + L), which ends at sample (hi + L) * HOP
+            # the last row used needs mel frame (hi - 1 + L), which ends at sample (hi + L) * HOP (hi includes the lead)
             needed = (hi + self.lips.lookahead_frames) * HOP - 1
+            if self._skipped:
+                frame.t_audio_s += self._skipped / 16000
+                needed += self._skipped
             out.append(TimedFrame(frame, needed))
             self._next_motion += 1
 
     def flush(self) -> list[TimedFrame]:
-        """End of stream: pad with the lookahead's worth of silence so the last frames come out."""
-        pad = np.zeros((self.lips.lookahead_frames + 2) * HOP, np.float32)
+        """End of stream: pad with the lookahead's (and lead's) worth of silence so the last frames come out."""
+        pad = np.zeros((self.lips.lookahead_frames + int(math.ceil(self.lead_s * FRAME_RATE_HZ)) + 2) * HOP, np.float32)
         return [tf for tf in self.feed(pad) if tf.frame.t_audio_s <= (self.samples_in - len(pad)) / 16000 + 1e-9]
 
 

@@ -59,3 +59,12 @@ def librivox_utterances(folder: Path = LIBRIVOX_DIR) -> list[MotionUtterance]:
     if not out:
         raise FileNotFoundError(f"no LibriVox utterances in {folder}")
     return out
+
+
+def real_utterances() -> list[MotionUtterance]:
+    """Every real recording with phone boundaries, tagged by group ("en/real-librivox", ...)."""
+    out = []
+    for utt in librivox_utterances():
+        utt.group = "en/real-librivox"
+        out.append(utt)
+    return out

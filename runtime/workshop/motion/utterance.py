@@ -11,7 +11,9 @@ from . import speechdata as sd
 
 @dataclass
 class MotionUtterance:
-    """audio: (n,) float32 16 kHz as the lip model hears it; speech: the phones (seconds) and text."""
+    """audio: (n,) float32 16 kHz as the lip model hears it; speech: the phones (seconds) and text;
+    group: "language/condition" for per-group reports (e.g. "en-us/reverb", "zh/real"), "" when untagged."""
 
     audio: np.ndarray
     speech: sd.PhoneTimedSpeech
+    group: str = ""
