@@ -235,7 +235,8 @@ namespace Facecast
                         if (transport == null) { Thread.Sleep(500); continue; }
                         openedAt = lastRx = now;
                         infoId = 0;
-                        anyMotion = false;
+                        // lastSeq and anyMotion are kept: a new runtime behind the reopened sockets still shows as
+                        // seq going back, so its clock replaces the old one
                     }
                     if (infoId == 0 || (Status != FacecastStatus.Connected && now - infoSentAt > 2.0))
                     {
@@ -263,7 +264,9 @@ namespace Facecast
                         // Silence: the runtime stopped or restarted. Fresh sockets also drop requests queued for it.
                         transport.Dispose();
                         transport = null;
-                        lock (_lock) _reconnects++;
+                        // the runtime may come back with another audio clock: motion kept from before would be
+                        // matched against new playback times, so the history starts again with the new stream
+                        lock (_lock) { _reconnects++; _ringCount = 0; }
                         SetStatus(FacecastStatus.Reconnecting, "no data from " + _streamEndpoint + " for " + _staleAfterS + " s; reconnecting");
                     }
                 }
