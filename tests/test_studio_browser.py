@@ -107,6 +107,33 @@ def test_mouth_moves_with_the_browser_microphone_and_rests_in_silence(studio):
     assert gap_speech.max() >= rest + 0.1, (rest, gap_speech.round(3))
 
 
+def test_a_recorded_clip_has_the_picture_and_the_microphones_audio(studio, tmp_path):
+    import subprocess
+
+    url, driver = studio
+    if not driver.execute_script("const l = window.facecast.view.last; return !!(l && l.capture_ms !== undefined)"):
+        start_microphone(driver, url)
+    driver.find_element("id", "rec-start").click()
+    shown = driver.execute_script("return window.facecast.view.framesShown")
+    _wait(driver, f"return window.facecast.view.framesShown >= {shown + 30}", what="30 frames while recording")
+    driver.find_element("id", "rec-stop").click()
+    name = _wait(driver, "const a = document.getElementById('rec-link'); return !a.hidden && a.download",
+                 what="the download link")
+    assert name in ("facecast-clip.mp4", "facecast-clip.webm")
+    data = driver.execute_async_script("""
+        const done = arguments[arguments.length - 1];
+        fetch(document.getElementById('rec-link').href).then((r) => r.blob()).then((b) => {
+          const reader = new FileReader();
+          reader.onload = () => done(reader.result.slice(reader.result.indexOf(';base64,') + 8));  // codecs=a,b has a comma
+          reader.readAsDataURL(b);
+        });""")
+    clip = tmp_path / name
+    clip.write_bytes(base64.b64decode(data))
+    probe = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",
+                            str(clip)], capture_output=True, text=True, check=True)
+    assert sorted(probe.stdout.split()) == ["audio", "video"], probe.stdout
+
+
 def test_head_yaw_slider_turns_the_head(studio):
     from facecast.runtime.workshop.face.check import head_angles
 
