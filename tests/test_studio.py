@@ -8,13 +8,14 @@ import io
 import threading
 
 import aiohttp
+import numpy as np
 import pytest
 from PIL import Image
 
 from facecast.bridge.security import InsecureBindError, make_keys
 from facecast.bridge.studio import Studio
 from facecast.bridge.studio.access import Access
-from facecast.bridge.studio.server import MAX_UPLOAD_BYTES, validate_image
+from facecast.bridge.studio.upload import MAX_UPLOAD_BYTES, crop_to_face_box, validate_image
 from facecast.runtime.engine.config import RuntimeConfig
 from facecast.runtime.engine.pipeline import Runtime
 
@@ -58,6 +59,22 @@ def test_validate_image_accepts_portraits_and_names_what_is_wrong_with_the_rest(
                         (_png()[:60], "damaged"), (b"x" * (MAX_UPLOAD_BYTES + 1), "limit")):
         with pytest.raises(ValueError, match=words):
             validate_image(data)
+
+
+def test_a_hand_placed_face_box_cuts_a_square_around_it_on_the_image():
+    buf = io.BytesIO()
+    im = Image.new("RGB", (1000, 600), (0, 0, 0))
+    im.paste((255, 0, 0), (600, 200, 700, 300))  # the "face": 100x100 at (600, 200)
+    im.save(buf, format="JPEG", quality=95)
+    cut = Image.open(io.BytesIO(crop_to_face_box(buf.getvalue(), "600,200,100,100")))
+    assert cut.size == (250, 250)
+    red = np.argwhere(np.asarray(cut)[..., 0] > 128)
+    assert np.allclose(red.mean(0), (125, 125), atol=3)  # centred on the box
+    edge = Image.open(io.BytesIO(crop_to_face_box(buf.getvalue(), "900,500,100,100")))
+    assert edge.size == (250, 250)  # shifted to stay on the image, not padded
+    for bad in ("1,2,3", "5000,10,100,100", "10,10,2,2", "a,b,c,d"):
+        with pytest.raises(ValueError, match="face box"):
+            crop_to_face_box(buf.getvalue(), bad)
 
 
 def test_uploads_are_bounded_and_validated_before_the_runtime_sees_them(runtime):

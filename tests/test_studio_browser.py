@@ -213,3 +213,52 @@ def test_obs_view_is_transparent_outside_the_person_and_opaque_on_the_face(studi
         assert alpha[int(y), x0 + int(x)] == 255, point
     # and a good part of the picture is the person
     assert (alpha[:, x0: x0 + side] == 255).mean() > 0.2
+
+
+def _portrait_lost_in_a_big_picture(path: Path) -> tuple[int, int, int, int]:
+    """The bundled portrait in the corner of a 1024x1024 grey picture, too small for the face detector.
+    Returns the face's box (x, y, w, h) in the big picture."""
+    from facecast.runtime.engine.avatar.landmarks import default_analyzer
+    from facecast.runtime.engine.config import SAMPLE_PORTRAIT
+
+    portrait = Image.open(SAMPLE_PORTRAIT).convert("RGB")
+    big = Image.new("RGB", (1024, 1024), (200, 200, 200))
+    offset = 1024 - portrait.width - 40
+    big.paste(portrait, (offset, offset))
+    big.save(path)
+    assert not default_analyzer().detect_faces(np.asarray(big)), "the test picture must defeat the detector"
+    bx, by, bw, bh = default_analyzer().detect_faces(np.asarray(portrait))[0].box
+    return int(bx + offset), int(by + offset), int(bw), int(bh)
+
+
+def test_a_face_the_detector_misses_is_placed_by_hand(studio, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+
+    url, driver = studio
+    driver.get(url)
+    x, y, w, h = _portrait_lost_in_a_big_picture(tmp_path / "lost.png")
+    driver.find_element("id", "portrait-file").send_keys(str(tmp_path / "lost.png"))
+    _wait(driver, "return !document.getElementById('facebox').hidden", 60, "the hand-placed face box offer")
+    error = driver.find_element("id", "portrait-error").text
+    assert "face" in error and "by hand" in error, error
+    canvas = driver.find_element("id", "facebox-canvas")
+    _wait(driver, "return document.getElementById('facebox-img').complete", what="the picture to draw on")
+    rect = driver.execute_script("return arguments[0].getBoundingClientRect().toJSON()", canvas)
+    scale = rect["width"] / 1024
+
+    def offset(px: float, py: float) -> tuple[int, int]:  # selenium offsets are from the element's centre
+        return round(px * scale - rect["width"] / 2), round(py * scale - rect["height"] / 2)
+
+    ActionChains(driver).move_to_element_with_offset(canvas, *offset(x, y)).click_and_hold() \
+        .move_to_element_with_offset(canvas, *offset(x + w, y + h)).release().perform()
+    use = driver.find_element("id", "facebox-use")
+    assert use.is_enabled()
+    use.click()
+    _wait(driver, "return document.getElementById('prepare').hidden && document.getElementById('facebox').hidden",
+          120, "the portrait prepared from the hand-placed box")
+    assert driver.find_element("id", "portrait-error").text == ""
+    seq = driver.execute_script("return window.facecast.view.last.seq")
+    _next_frame(driver, seq + 3)
+    _landmarks(_grab(driver)[0])  # the new avatar is on the page, and it has a face
+    # the first upload's refusal (422, no face) is the browser's only complaint
+    assert [e for e in console_errors(driver) if "status of 422" not in e] == []

@@ -9,7 +9,7 @@ Routes:
   GET  /static/NAME          one of the files in STATIC_FILES
   GET  /api/info             the runtime's `info`: the commands the page may send, with their ranges
   POST /api/avatar?session=ID[&face_box=x,y,w,h]   the body is an image (<= MAX_UPLOAD_BYTES, JPEG/PNG/WebP),
-                             sent on as set_avatar's payload
+                             sent on as set_avatar's payload (with face_box: the square cut around that box)
   GET  /ws?session=ID&view=main|obs   websocket; see PROTOCOL below
 
 Websocket (PROTOCOL):
@@ -27,7 +27,6 @@ Websocket (PROTOCOL):
 from __future__ import annotations
 
 import asyncio
-import io
 import json
 import math
 import struct
@@ -40,9 +39,9 @@ from aiohttp import WSMsgType, web
 
 from facecast.bridge.commands import MAX_SESSION_ID_CHARS
 from facecast.bridge.control import ControlClient, ControlError
-from facecast.bridge.protocol import MAX_CONTROL_PAYLOAD_BYTES
 from facecast.bridge.studio.access import Access
 from facecast.bridge.studio.hub import VIEW_KINDS, Hub, Viewer, pack_frame
+from facecast.bridge.studio.upload import MAX_UPLOAD_BYTES, crop_to_face_box, validate_image
 
 STATIC_FILES = {  # name -> content type; the only files the server sends
     "index.html": "text/html", "obs.html": "text/html", "app.js": "text/javascript",
@@ -50,9 +49,6 @@ STATIC_FILES = {  # name -> content type; the only files the server sends
     "style.css": "text/css",
 }
 STEER_COMMANDS = ("set_emotion", "set_gaze", "set_head", "pause", "resume")
-MAX_UPLOAD_BYTES = MAX_CONTROL_PAYLOAD_BYTES   # what set_avatar's payload may carry
-MAX_IMAGE_PIXELS = 40_000_000                  # a 40 MP photo; larger is refused before decoding
-UPLOAD_FORMATS = ("JPEG", "PNG", "WEBP")
 UPLOAD_TIMEOUT_S = 30.0                        # to receive the body; a stalled upload is dropped
 PREPARE_TIMEOUT_S = 120.0                      # set_avatar prepares the portrait before it replies
 MAX_WS_MESSAGE_BYTES = 256 * 1024              # one audio message (~4 s of 16 kHz float32) or command
@@ -87,31 +83,6 @@ class Control:
     def close(self) -> None:
         with self._lock:
             self._client.close()
-
-
-def validate_image(data: bytes) -> tuple[str, int, int]:
-    """Image bytes -> (format, width, height); ValueError naming what is wrong. Decodes headers only and
-    verifies the file's structure; pixels are left to the runtime's preparation."""
-    from PIL import Image, UnidentifiedImageError
-
-    if not data:
-        raise ValueError("the upload is empty; choose a JPEG, PNG or WebP portrait")
-    if len(data) > MAX_UPLOAD_BYTES:
-        raise ValueError(f"the image is {len(data) / 2**20:.1f} MiB; the limit is {MAX_UPLOAD_BYTES / 2**20:.0f} MiB")
-    try:
-        with Image.open(io.BytesIO(data), formats=UPLOAD_FORMATS) as im:
-            fmt, (w, h) = im.format, im.size
-            if w * h > MAX_IMAGE_PIXELS:
-                raise ValueError(f"the image is {w}x{h} ({w * h / 1e6:.0f} MP); the limit is "
-                                 f"{MAX_IMAGE_PIXELS / 1e6:.0f} MP: scale it down")
-            if min(w, h) < 64:
-                raise ValueError(f"the image is {w}x{h}; a portrait needs at least 64 pixels each way")
-            im.verify()
-    except (UnidentifiedImageError, Image.DecompressionBombError):
-        raise ValueError("not a JPEG, PNG or WebP image") from None
-    except (OSError, SyntaxError, struct.error) as exc:  # PIL's verify() reports broken files so
-        raise ValueError(f"the {fmt} image is damaged: {exc}") from None
-    return fmt, w, h
 
 
 def _finite(value):
@@ -214,7 +185,7 @@ class Studio:
         return web.json_response({"ok": True, "commands": commands, "capabilities": info.get("capabilities", []),
                                   "sessions": sessions, "server": info.get("server", ""),
                                   "protocol": info.get("protocol", ""),
-                                  "avatar_args": list(info.get("commands", {}).get("set_avatar", {}))})
+                                  "set_avatar": "set_avatar" in info.get("commands", {})})
 
     # -- portrait upload -----------------------------------------------------------------------------
 
@@ -234,9 +205,12 @@ class Studio:
         except ValueError as exc:
             return _error(400, "bad_image", str(exc))
         args = {"session": session}
-        face_box = request.query.get("face_box", "")
-        if face_box:
-            args["face_box"] = face_box[:80]  # the runtime parses and checks it (one validator)
+        face_box = request.query.get("face_box", "")[:80]
+        if face_box:  # a face placed by hand: the runtime prepares the picture cut around it
+            try:
+                data = await asyncio.to_thread(crop_to_face_box, data, face_box)
+            except ValueError as exc:
+                return _error(400, "bad_face_box", str(exc))
         t0 = time.monotonic()
         try:
             result = await asyncio.to_thread(self.control.prepare, "set_avatar", data, **args)

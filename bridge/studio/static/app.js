@@ -142,13 +142,11 @@ $("head-reset").onclick = () => {
   }
 };
 
-let avatarArgs = [];
 async function loadInfo() {
   try {
     const info = await (await fetch("/api/info")).json();
     if (!info.ok) throw new Error(info.message);
     buildSteering(info.commands);
-    avatarArgs = info.avatar_args || [];
     const me = (info.sessions || []).find((s) => s.session === session);
     $("audio-source").textContent = me && me.source !== "push"
       ? `This session takes its audio from the runtime's ${me.source === "mic" ? "microphone" : "audio file"}; the page's own audio goes to sessions started for pushed audio.`
@@ -189,7 +187,6 @@ async function uploadPortrait(file, faceBox) {
 }
 
 function offerFaceBox(file) {
-  if (!avatarArgs.includes("face_box")) return;  // this runtime cannot take a hand-placed box
   const img = $("facebox-img"), canvas = $("facebox-canvas");
   img.src = URL.createObjectURL(file);
   $("facebox").hidden = false;
