@@ -34,6 +34,10 @@ def cmd_bench(args) -> int:
         from facecast.runtime.workshop.bench.soak import bench_soak
 
         result = bench_soak(minutes=args.minutes)
+    elif args.what == "watermark":
+        from facecast.runtime.workshop.bench.watermark import bench_watermark
+
+        result = bench_watermark()
     else:  # argparse restricts choices; this guards future additions
         raise SystemExit(f"unknown benchmark {args.what!r}")
     print(json.dumps(result, indent=2 if not args.json else None, default=str))
@@ -43,7 +47,8 @@ def cmd_bench(args) -> int:
 def add_parser(sub) -> None:
     """Register `bench`."""
     p = sub.add_parser("bench", help="measure; prints JSON")
-    p.add_argument("what", choices=["bridge", "motion", "render", "adapters", "e2e", "soak", "studio"])
+    p.add_argument("what", choices=["bridge", "motion", "render", "adapters", "e2e", "soak", "studio",
+                                        "watermark"])
     p.add_argument("--json", action="store_true", help="compact JSON on one line")
     p.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     p.add_argument("--minutes", type=float, default=10.0, help="soak: how long to run")
