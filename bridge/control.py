@@ -14,6 +14,7 @@ import time
 import traceback
 import warnings
 from collections import Counter
+from concurrent.futures import Future
 from typing import Callable
 
 import zmq
@@ -22,11 +23,13 @@ from facecast.bridge import protocol as P
 from facecast.bridge.commands import COMMANDS, commands_doc, validate
 from facecast.bridge.pubsub import DEFAULT_CONTROL_ENDPOINT
 from facecast.bridge.schema import schema_dict
-from facecast.bridge.security import CurveServer, apply_curve_client, check_bind
+from facecast.bridge.security import CurveServer, apply_curve_client, check_bind, prepare_socket
 
 # A handler takes validated args (defaults filled in) and the payload bytes; returns the result map.
 # It runs on the control thread: handlers must be quick and thread-safe (enqueue, don't compute).
-Handler = Callable[[dict, bytes], dict]
+# Slow work (preparing a portrait) returns a Future instead: the reply goes out when it completes,
+# and the control thread serves other requests meanwhile.
+Handler = Callable[[dict, bytes], "dict | Future"]
 
 SERVER_NAME = "facecast"
 # ZeroMQ drops (and disconnects) any single part over this before it reaches Python.
@@ -63,9 +66,11 @@ class ControlServer:
         self._own_curve = CurveServer(self.ctx, keys_dir) if keys_dir and curve is None else None
         if curve or self._own_curve:
             (curve or self._own_curve).apply(self._sock)
+        prepare_socket(self._sock, endpoint)
         self._sock.bind(endpoint)
         self.endpoint = self._sock.getsockopt_string(zmq.LAST_ENDPOINT)
         self._stop = threading.Event()
+        self._deferred: list[tuple[list, int, Future]] = []  # (envelope, request id, result) awaiting a reply
         self._thread = threading.Thread(target=self._loop, name="facecast-control", daemon=True)
 
     def start(self) -> "ControlServer":
@@ -87,18 +92,28 @@ class ControlServer:
             reply.update(self.info_extra())
         return reply
 
-    def handle(self, parts: list) -> list:
-        """One request's parts (envelope removed) -> reply parts. Never raises."""
+    def handle(self, parts: list) -> "list | tuple[int, Future]":
+        """One request's parts (envelope removed) -> reply parts, or (request id, Future) when the
+        handler deferred its answer (see `_reply_for`). Never raises."""
         self.stats["requests"] += 1
         req_id = P.request_id_of(parts) if parts else 0
+        return self._reply_for(req_id, lambda: self._dispatch(parts))
+
+    def _dispatch(self, parts: list):
+        req = P.decode_request(parts)
+        args = validate(req)
+        handler = self.handlers.get(req.cmd)
+        if handler is None:
+            raise P.ProtocolError("unsupported", f"this runtime does not provide {req.cmd!r}; "
+                                                 f"see `info` for its capabilities")
+        return handler(args, req.payload)
+
+    def _reply_for(self, req_id: int, produce: Callable[[], "dict | Future"]) -> "list | tuple[int, Future]":
+        """Reply parts for the result `produce()` returns or the error it raises; a Future is passed back."""
         try:
-            req = P.decode_request(parts)
-            args = validate(req)
-            handler = self.handlers.get(req.cmd)
-            if handler is None:
-                raise P.ProtocolError("unsupported", f"this runtime does not provide {req.cmd!r}; "
-                                                     f"see `info` for its capabilities")
-            result = handler(args, req.payload)
+            result = produce()
+            if isinstance(result, Future):
+                return req_id, result
             # encoded inside the try: a result msgpack cannot carry is a handler bug, not a dead thread
             reply = P.encode_reply(req_id, result if isinstance(result, dict) else {})
         except P.ProtocolError as exc:
@@ -115,7 +130,9 @@ class ControlServer:
         poller = zmq.Poller()
         poller.register(self._sock, zmq.POLLIN)
         while not self._stop.is_set():
-            if not poller.poll(100):
+            if self._deferred:
+                self._send_deferred()
+            if not poller.poll(20 if self._deferred else 100):
                 continue
             while not self._stop.is_set():  # a flood must not keep stop() waiting past its join timeout
                 try:
@@ -132,10 +149,28 @@ class ControlServer:
                     envelope.append(b"")
                     rest = rest[1:]
                 reply = self.handle(rest)
-                try:
-                    self._sock.send_multipart(envelope + reply, flags=zmq.NOBLOCK)
-                except zmq.ZMQError:
-                    self.stats["unanswerable"] += 1  # the client vanished or stopped reading
+                if isinstance(reply, tuple):
+                    self._deferred.append((envelope, *reply))
+                    continue
+                self._send(envelope, reply)
+
+    def _send(self, envelope: list, reply: list) -> None:
+        try:
+            self._sock.send_multipart(envelope + reply, flags=zmq.NOBLOCK)
+        except zmq.ZMQError:
+            self.stats["unanswerable"] += 1  # the client vanished or stopped reading
+
+    def _send_deferred(self) -> None:
+        """Answer the deferred requests whose work has finished (their worker bounds how many wait)."""
+        waiting = []
+        for envelope, req_id, future in self._deferred:
+            if not future.done():
+                waiting.append((envelope, req_id, future))
+                continue
+            reply = self._reply_for(req_id, future.result)
+            self._send(envelope, reply if isinstance(reply, list) else
+                       P.encode_error(req_id, "internal", "a deferred result deferred again"))
+        self._deferred = waiting
 
     def stop(self) -> None:
         self._stop.set()
@@ -169,6 +204,7 @@ class ControlClient:
         self._sock.linger = 0
         if keys_dir:
             apply_curve_client(self._sock, keys_dir)
+        prepare_socket(self._sock, endpoint)
         self._sock.connect(endpoint)
         self.server_info: dict | None = None
 

@@ -371,9 +371,16 @@ def decode_request(parts: list) -> Request:
 def request_id_of(parts: list) -> int:
     """Best-effort correlation id of a (possibly invalid) request; 0 when none can be read."""
     try:
-        body = msgpack.unpackb(bytes(parts[0]), raw=False)
-        req_id = body.get("id") if isinstance(body, dict) else None
-        return req_id if isinstance(req_id, int) and not isinstance(req_id, bool) else 0
+        # Only the first MAX_REQUEST_BYTES are looked at, key by key: an oversize request (16 MiB of nested
+        # empty arrays) would otherwise cost seconds of CPU and a GB of memory before its size is refused.
+        unpacker = msgpack.Unpacker(raw=False, max_buffer_size=MAX_REQUEST_BYTES)
+        unpacker.feed(memoryview(parts[0])[:MAX_REQUEST_BYTES])
+        for _ in range(min(unpacker.read_map_header(), 16)):
+            if unpacker.unpack() == "id":
+                req_id = unpacker.unpack()
+                return req_id if isinstance(req_id, int) and not isinstance(req_id, bool) else 0
+            unpacker.skip()
+        return 0
     except Exception:
         return 0
 

@@ -20,7 +20,7 @@ import numpy as np
 import zmq
 
 from facecast.bridge import protocol as P
-from facecast.bridge.security import CurveServer, apply_curve_client, check_bind
+from facecast.bridge.security import CurveServer, apply_curve_client, check_bind, prepare_socket
 
 DEFAULT_PUB_ENDPOINT = "tcp://127.0.0.1:5555"
 DEFAULT_CONTROL_ENDPOINT = "tcp://127.0.0.1:5556"
@@ -51,6 +51,7 @@ class Publisher:
             self._own_curve = None
         if curve is not None:
             curve.apply(self._sock)
+        prepare_socket(self._sock, endpoint)
         self._sock.bind(endpoint)
         # A tcp://...:0 bind picks a free port; report the real one.
         self.endpoint = self._sock.getsockopt_string(zmq.LAST_ENDPOINT)
@@ -146,6 +147,7 @@ class Subscriber:
             # The topic prefix "kind/session" also matches longer session ids; exact
             # session filtering happens after decoding.
             self._sock.setsockopt(zmq.SUBSCRIBE, P.topic(kind, session or ""))
+        prepare_socket(self._sock, endpoint)
         self._sock.connect(endpoint)
         self._pending: deque = deque()
         self._last_seq: dict[tuple[str, str], int] = {}

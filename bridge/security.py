@@ -11,8 +11,10 @@ Key folder layout made by `facecast keys DIR` (ZeroMQ certificate files, zmq.aut
 from __future__ import annotations
 
 import ipaddress
+import os
 import shutil
 import sys
+import tempfile
 import threading
 import time
 import weakref
@@ -55,8 +57,47 @@ def is_local(endpoint: str) -> bool:
         return False  # "*", an interface name or a hostname: reachable from outside
 
 
+_OTHER_TRANSPORTS = ("tipc", "ws", "wss", "pgm", "epgm", "vmci", "udp", "norm")
+
+
+class BadEndpoint(ValueError):
+    """Not a ZeroMQ endpoint this runtime can use; the message shows the forms that work."""
+
+
+def check_endpoint(endpoint: str) -> str:
+    """`endpoint` if it is tcp://HOST:PORT (PORT 0..65535 or *; an IPv6 HOST in brackets), ipc://PATH or
+    inproc://NAME; else BadEndpoint. libzmq itself would take port 99999 as another port, or fail
+    with a bare "Invalid argument"."""
+    hint = "use tcp://127.0.0.1:5555, tcp://[::1]:5555 or ipc:///tmp/facecast.sock"
+    if endpoint.startswith(("ipc://", "inproc://")):
+        if len(endpoint.split("://", 1)[1]) == 0:
+            raise BadEndpoint(f"endpoint {endpoint!r} names no path; {hint}")
+        return endpoint
+    if endpoint.split("://", 1)[0] in _OTHER_TRANSPORTS and endpoint.split("://", 1)[1]:
+        return endpoint  # libzmq checks their addresses; check_bind treats them as reaching the network
+    if not endpoint.startswith("tcp://"):
+        raise BadEndpoint(f"{endpoint!r} is not an endpoint; {hint}")
+    rest = endpoint[len("tcp://"):]
+    host, sep, port = rest.rpartition(":")
+    if not sep or not host or (":" in host and not (host.startswith("[") and host.endswith("]"))):
+        raise BadEndpoint(f"endpoint {endpoint!r} needs HOST:PORT (an IPv6 address in brackets); {hint}")
+    if port != "*" and not (port.isdigit() and int(port) <= 65535):
+        raise BadEndpoint(f"endpoint {endpoint!r}: port {port!r} is not 0..65535 (0 or * picks a free one)")
+    return endpoint
+
+
+def prepare_socket(sock: zmq.Socket, endpoint: str) -> None:
+    """Check `endpoint` (BadEndpoint) and let `sock` speak IPv6 when it names an IPv6 host."""
+    check_endpoint(endpoint)
+    host = endpoint_host(endpoint)
+    if host is not None and ":" in host:
+        sock.ipv6 = True
+
+
 def check_bind(endpoint: str, keys_dir: str | Path | None, insecure: bool) -> None:
-    """Refuse a non-loopback bind unless CURVE keys are given or `insecure` was chosen (warns)."""
+    """Refuse a malformed endpoint (BadEndpoint), and a non-loopback bind unless CURVE keys are given or
+    `insecure` was chosen (warns)."""
+    check_endpoint(endpoint)
     if is_local(endpoint) or keys_dir:
         return
     if not insecure:
@@ -69,17 +110,34 @@ def check_bind(endpoint: str, keys_dir: str | Path | None, insecure: bool) -> No
           file=sys.stderr)
 
 
-def make_keys(keys_dir: str | Path) -> Path:
-    """Create a server and a client key pair in `keys_dir`; authorize the client. Returns the folder."""
+class KeysExist(FileExistsError):
+    """make_keys on a folder that already holds a server key: replacing it would lock every client out."""
+
+
+def make_keys(keys_dir: str | Path, replace: bool = False) -> Path:
+    """Create a server and a client key pair in `keys_dir`; authorize the client. Returns the folder.
+
+    The pairs are written into a fresh private (0700) folder and moved in, so no secret key is ever
+    readable by other users, not even for a moment. An existing server key is kept (KeysExist) unless
+    `replace`: new server keys lock out every client that has the old server.key."""
     keys_dir = Path(keys_dir)
+    if (keys_dir / "server.key_secret").exists() and not replace:
+        raise KeysExist(f"{keys_dir} already holds server keys; clients hold its server.key and would lose access "
+                        f"if it were replaced. Use another folder, or --force to replace them")
     keys_dir.mkdir(parents=True, exist_ok=True)
-    zmq.auth.create_certificates(keys_dir, "server")
-    client_public, _ = zmq.auth.create_certificates(keys_dir, "client")
-    authorized = keys_dir / "authorized"
-    authorized.mkdir(exist_ok=True)
-    shutil.copy(client_public, authorized / "client.key")
-    for secret in keys_dir.glob("*.key_secret"):
-        secret.chmod(0o600)
+    staging = Path(tempfile.mkdtemp(prefix=".facecast-keys-", dir=keys_dir))  # mode 0700
+    try:
+        zmq.auth.create_certificates(staging, "server")
+        client_public, _ = zmq.auth.create_certificates(staging, "client")
+        for secret in staging.glob("*.key_secret"):
+            secret.chmod(0o600)
+        authorized = keys_dir / "authorized"
+        authorized.mkdir(exist_ok=True)
+        shutil.copy(client_public, authorized / "client.key")
+        for item in staging.iterdir():
+            os.replace(item, keys_dir / item.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return keys_dir
 
 

@@ -85,8 +85,10 @@ def test_make_keys_layout(keys):
     assert secret_key is None and public == zmq.auth.load_certificate(keys / "server.key_secret")[0]
 
 
-def test_make_keys_is_repeatable_in_place(keys):
-    assert make_keys(keys) == keys  # re-running (new pairs) keeps the layout
+def test_make_keys_replaces_only_when_asked(keys):
+    with pytest.raises(FileExistsError, match="--force"):  # clients hold the server key: never silently
+        make_keys(keys)
+    assert make_keys(keys, replace=True) == keys  # replacing (new pairs) keeps the layout
     assert len(list((keys / "authorized").iterdir())) == 1
 
 
@@ -99,7 +101,7 @@ def test_curve_server_without_keys_names_the_fix(ctx, tmp_path):
 
 def stranger_keys(tmp_path, keys, *, wrong_server: bool):
     """A key folder the runtime does not trust: an unknown client key, or the wrong server key."""
-    other = make_keys(tmp_path / "other")
+    other = make_keys(tmp_path / "other", replace=True)  # the parametrized tests share tmp_path
     if not wrong_server:
         (other / "server.key").write_bytes((keys / "server.key").read_bytes())
     return other

@@ -26,8 +26,15 @@ def cmd_ctl(args) -> int:
             print(f"facecast ctl: expected NAME=VALUE, got {item!r}", file=sys.stderr)
             return 2
         cmd_args[key] = _parse_value(value)
-    payload = open(args.payload, "rb").read() if args.payload else b""
-    with ControlClient(args.endpoint, keys_dir=args.keys) as client:
+    from facecast.bridge.security import BadEndpoint
+
+    try:
+        payload = open(args.payload, "rb").read() if args.payload else b""
+        client = ControlClient(args.endpoint, keys_dir=args.keys)
+    except (BadEndpoint, OSError) as exc:
+        print(f"facecast ctl: {exc}", file=sys.stderr)
+        return 2
+    with client:
         try:
             result = client.request(args.command, payload=payload, **cmd_args)
         except (ControlError, TimeoutError) as exc:
@@ -38,11 +45,15 @@ def cmd_ctl(args) -> int:
 
 
 def cmd_keys(args) -> int:
-    from facecast.bridge.security import make_keys
+    from facecast.bridge.security import KeysExist, make_keys
 
-    folder = make_keys(args.dir)
+    try:
+        folder = make_keys(args.dir, replace=args.force)
+    except (KeysExist, OSError) as exc:
+        print(f"facecast keys: {exc}", file=sys.stderr)
+        return 2
     print(f"keys written to {folder}/\n"
-          f"  runtime:  facecast run ... --bind-host 0.0.0.0 --keys {folder}\n"
+          f"  runtime:  facecast run ... --pub tcp://0.0.0.0:5555 --control tcp://0.0.0.0:5556 --keys {folder}\n"
           f"  clients need {folder}/server.key and {folder}/client.key_secret "
           f"(add more client public keys to {folder}/authorized/)")
     return 0
@@ -73,6 +84,8 @@ def add_parser(sub) -> None:
 
     p = sub.add_parser("keys", help="create CURVE key pairs for binding beyond loopback")
     p.add_argument("dir")
+    p.add_argument("--force", action="store_true",
+                   help="replace existing server keys (every client then needs the new server.key)")
     p.set_defaults(func=cmd_keys)
 
     p = sub.add_parser("devices", help="list audio input devices")

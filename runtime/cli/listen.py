@@ -48,9 +48,23 @@ def describe(msg: P.StreamMessage) -> str:
         if "fps" in d:
             line += (f"; frames {d['fps']}/s, {d.get('dropped_frames', 0)} dropped, "
                      f"audio->frame p50 {d.get('frame_latency_ms_p50', float('nan')):.1f} ms")
+        offset_ms = sync_offset_ms(d)
+        if offset_ms is not None:
+            line += f"; delay your audio by {offset_ms} ms (OBS: Sync Offset) so voice and lips line up"
         return line
     items = ", ".join(f"{k}={v}" for k, v in list(d.items())[:6])
     return f"{msg.name}: {items}"
+
+
+def sync_offset_ms(stats: dict) -> int | None:
+    """The audio delay a streamer sets so the voice lines up with the face, from a stats report: the p50
+    latency from audio arrival to publication of what the viewer sees (frames when the runtime renders them,
+    else parameters), rounded up to 10 ms (OBS takes whole ms; rounding up keeps the mouth from trailing).
+    None when the report has no latency yet. An app that renders parameters itself adds its own frame time."""
+    latency_ms = stats.get("frame_latency_ms_p50") if "fps" in stats else stats.get("latency_ms_p50")
+    if latency_ms is None or not np.isfinite(latency_ms) or latency_ms <= 0:
+        return None
+    return int(np.ceil(latency_ms / 10.0) * 10)
 
 
 def listen(endpoint: str, *, session: str | None = None, duration_s: float | None = None,
@@ -108,9 +122,15 @@ def _report(windows: dict, sub: Subscriber, elapsed_s: float, out: TextIO) -> No
 # -- command line ---------------------------------------------------------------------------------
 
 def cmd_listen(args) -> int:
-    if args.control:
-        print_info(args.control, args.keys)
-    totals = listen(args.endpoint, session=args.session, duration_s=args.duration, keys_dir=args.keys)
+    from facecast.bridge.security import BadEndpoint
+
+    try:
+        if args.control:
+            print_info(args.control, args.keys)
+        totals = listen(args.endpoint, session=args.session, duration_s=args.duration, keys_dir=args.keys)
+    except (BadEndpoint, OSError) as exc:
+        print(f"facecast listen: {exc}", file=sys.stderr)
+        return 2
     return 0 if sum(totals["received"].values()) else 1
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from facecast.runtime.engine.avatar.cache import DEFAULT_CACHE, load_or_prepare, prepare_file
+from facecast.runtime.engine.avatar.cache import DEFAULT_CACHE, load_or_prepare, prepare_file, usable_renderer
 
 
 def _prepare_args(args) -> dict:
@@ -39,9 +39,9 @@ def cmd_render(args) -> int:
     import torch
 
     from facecast.runtime.engine.avatar.landmarks import NoFaceFound
-    from facecast.runtime.engine.avatar.render import PortraitRenderer
     from facecast.runtime.engine.avatar.sheet import expression_sheet, timeline_sheet
-    from facecast.runtime.engine.avatar.video import FfmpegMissing, VideoWriter
+    from facecast.runtime.engine.avatar.video import FfmpegMissing, PngSequenceWriter, VideoWriter, check_video_out
+    from facecast.runtime.engine.motion.timeline import ScriptedEngine, hold_paused, load_timeline
     from facecast.runtime.cli.progress import ProgressBar
     from facecast.runtime.engine.audio.files import load_audio_16k
 
@@ -49,12 +49,26 @@ def cmd_render(args) -> int:
         return _fail("render", ValueError("nothing to write: give --out OUT.mp4 and/or --sheet SHEET.png"))
     if args.out and not args.audio:
         return _fail("render", ValueError("--out needs --audio (the motion comes from the voice)"))
+    if args.script and not args.audio:
+        return _fail("render", ValueError("--script needs --audio (its times are seconds of that audio)"))
+    transparent = args.background == "transparent"
+    timeline = None
+    try:
+        if args.out:
+            check_video_out(args.out, alpha=transparent)
+        if args.script:
+            timeline = load_timeline(args.script)
+    except ValueError as exc:
+        return _fail("render", exc)
     torch.set_num_threads(args.threads)
     try:
         avatar = load_or_prepare(args.image, _prepare_args(args), None if args.no_cache else Path(args.cache_dir))
     except (NoFaceFound, ValueError, OSError) as exc:
         return _fail("render", exc)
-    renderer = PortraitRenderer(avatar, device=args.device)
+    try:
+        renderer = usable_renderer(avatar, args.device, args.image)
+    except ValueError as exc:
+        return _fail("render", exc)
     from facecast.runtime.engine.config import config_dir
     from facecast.runtime.engine.provenance import Marker, this_installation
 
@@ -80,21 +94,33 @@ def cmd_render(args) -> int:
         audio = load_audio_16k(args.audio)
     except ValueError as exc:
         return _fail("render", exc)
-    motion = bake(audio, make_lips(args.lips, args.device), MotionEngine(rate_hz=args.fps, seed=args.seed),
-                  progress=ProgressBar("motion"))
+    engine = MotionEngine(rate_hz=args.fps, seed=args.seed)
+    if timeline is not None:
+        engine = ScriptedEngine(engine, timeline)
+    motion = bake(audio, make_lips(args.lips, args.device), engine, progress=ProgressBar("motion"))
+    if timeline is not None:
+        motion = hold_paused(motion, timeline)
     picks = set(np.linspace(0, len(motion) - 1, 18).round().astype(int).tolist()) if args.sheet else set()
     sheet_tiles, sheet_labels = [], []
     writer = None
     try:
-        if args.out:
-            writer = VideoWriter(args.out, avatar.size, args.fps, audio=args.audio)
+        if args.out and Path(args.out).suffix.lower() == ".png":
+            writer = PngSequenceWriter(args.out, avatar.size, alpha=transparent)
+        elif args.out:
+            writer = VideoWriter(args.out, avatar.size, args.fps, audio=args.audio, alpha=transparent)
         bar = ProgressBar("render")
         for i, frame in enumerate(motion):
-            rgb = renderer.render(frame)
-            if mark is not None:
-                rgb = mark(rgb)
+            if transparent:
+                out = renderer.render_rgba(frame)
+                if mark is not None:
+                    out[..., :3] = mark(np.ascontiguousarray(out[..., :3]))
+                rgb = _on_checkerboard(out) if i in picks else None
+            else:
+                out = rgb = renderer.render(frame)
+                if mark is not None:
+                    out = rgb = mark(rgb)
             if writer:
-                writer.write(rgb)
+                writer.write(out)
             if i in picks:
                 sheet_tiles.append(rgb)
                 sheet_labels.append(f"t={frame.t_audio_s:.2f}s jaw={frame.blend('jawOpen'):.2f}")
@@ -104,7 +130,9 @@ def cmd_render(args) -> int:
     except (FfmpegMissing, RuntimeError) as exc:
         return _fail("render", exc)
     if args.out:
-        print(f"wrote {args.out}: {len(motion)} frames at {args.fps:g} fps, {len(audio) / 16000:.2f} s, audio muxed")
+        muxed = "PNG frames, audio not kept" if Path(args.out).suffix.lower() == ".png" else "audio muxed"
+        print(f"wrote {args.out}: {len(motion)} frames at {args.fps:g} fps, {len(audio) / 16000:.2f} s, {muxed}"
+              + (", transparent background" if transparent else ""))
     if args.out:
         from facecast.runtime.engine.provenance.credentials import CredentialsFailed, add_credentials
 
@@ -116,6 +144,17 @@ def cmd_render(args) -> int:
         _save_png(timeline_sheet(sheet_tiles, sheet_labels, title), args.sheet)
         print(f"wrote {args.sheet}")
     return 0
+
+
+def _on_checkerboard(rgba, cell_px: int = 16):
+    """(S, S, 4) uint8 -> (S, S, 3) over a grey checkerboard, as image editors show transparency."""
+    import numpy as np
+
+    s = rgba.shape[0]
+    yy, xx = np.mgrid[:s, :s] // cell_px
+    board = np.where(((yy + xx) % 2)[..., None] == 0, 200.0, 150.0)
+    a = rgba[..., 3:4].astype(np.float32) / 255.0
+    return (rgba[..., :3] * a + board * (1.0 - a) + 0.5).astype(np.uint8)
 
 
 def _save_png(rgb, path) -> None:
@@ -145,7 +184,12 @@ def add_parser(sub) -> None:
     p = sub.add_parser("render", help="portrait + voice -> talking-face MP4 (and/or a contact sheet)")
     p.add_argument("--image", required=True, help="a portrait (prepared once and cached) or an .fca avatar")
     p.add_argument("--audio", help="speech (wav/flac/ogg, any rate); without it --sheet shows expressions")
-    p.add_argument("--out", help="OUT.mp4 (needs ffmpeg)")
+    p.add_argument("--out", help="OUT.mp4 (H.264), OUT.webm (VP9; with alpha when --background transparent) "
+                   "(both need ffmpeg), or a PNG sequence such as frames/%%05d.png")
+    p.add_argument("--background", choices=["keep", "transparent"], default="keep",
+                   help="keep the portrait's background (default) or make it transparent (.webm or PNG out)")
+    p.add_argument("--script", metavar="TIMELINE.json",
+                   help="control commands at audio times (set_emotion, set_gaze, set_head, pause, resume)")
     p.add_argument("--sheet", help="contact sheet PNG for a person to review")
     p.add_argument("--fps", type=float, default=30.0, help="video frame rate (default 30)")
     _prepare_options(p)

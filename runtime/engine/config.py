@@ -25,6 +25,13 @@ def config_dir(env: Mapping[str, str] | None = None) -> Path:
     return Path(base) / "facecast"
 
 
+# What a control client may cost the runtime (docs/protocol.md, "Limits", lists the same):
+DEFAULT_MAX_SESSIONS = 16          # every session's lip model runs on the loop thread; see create_session
+MAX_SESSIONS_LIMIT = 256
+MAX_CLIENT_FILE_BYTES = 16 * 1024 * 1024   # an image or .fca named by path, as large as a payload may be
+PREPARE_QUEUE = 2                  # portraits waiting for the preparation thread beyond the one it works on
+
+
 @dataclass
 class RuntimeConfig:
     """audio_source: "file" | "mic" | "push"; audio_path for files, mic_device (name substring or
@@ -40,13 +47,18 @@ class RuntimeConfig:
     image: Path | None = None      # portrait (picture or .fca); frames are rendered when given
     fps: int = 30
     frames: bool = True           # False: parameters only, even with an image (3D avatars)
-    frame_format: str = "jpeg"    # "jpeg" | "rgb24"
+    frame_format: str = "jpeg"    # "jpeg" | "rgb24" | "rgba32" | "bgra32"
+    background: str = "keep"      # "keep" (the portrait's) | "transparent" (alpha formats only)
+    script: Path | None = None     # a timeline file (engine/motion/timeline.py) played on the default session
     jpeg_quality: int = 85
     watermark: bool = True        # provenance mark on every frame; off only by an explicit --no-watermark
     pub_endpoint: str = DEFAULT_PUB_ENDPOINT
     control_endpoint: str = DEFAULT_CONTROL_ENDPOINT
     keys_dir: Path | None = None
     insecure: bool = False
+    # folders a control client may name files in (create_session image=, set_avatar path=); none: payloads only
+    allow_dirs: tuple[Path, ...] = ()
+    max_sessions: int = DEFAULT_MAX_SESSIONS
     device: str = "auto"
     lips: str = "model"
     seed: int = 0

@@ -173,7 +173,13 @@ class MicSource:
             raise RuntimeError("MicSource already started")
         self._stop.clear()
         if not self.wait_for_device:
-            self._open()  # raises: a bad device or rate is a configuration error, say so now
+            try:
+                self._open()  # raises: a bad device or rate is a configuration error, say so now
+            except DeviceNotFound:
+                raise
+            except Exception as exc:  # PortAudioError, or no PortAudio at all: a machine without a sound card
+                raise DeviceNotFound(f"cannot open the microphone ({exc}); `facecast devices` lists the inputs "
+                                     f"(pick one with --mic NAME), or use --audio FILE or --listen") from None
         self._thread = threading.Thread(target=self._supervise, name="MicSource", daemon=True)
         self._thread.start()
         return self
