@@ -59,7 +59,7 @@ def renderers(avatars) -> dict[str, PortraitRenderer]:
 def test_avatar_file_roundtrip(avatars, tmp_path):
     av = avatars["astronaut"]
     assert av.image.shape == (512, 512, 3) and av.landmarks.shape == (468, 3)
-    assert set(av.masks) == {"face", "mouth", "eyes", "head"}
+    assert set(av.masks) == {"face", "mouth", "eyes", "head", "person"}
     for name, m in av.masks.items():
         assert m.shape == (512, 512) and m.any(), name
     assert (av.masks["face"] <= av.masks["head"]).mean() > 0.99   # the face lies inside the head

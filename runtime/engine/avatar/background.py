@@ -52,6 +52,8 @@ GUIDE_RADIUS_PX = 6        # guided-filter window at full size, for a 512-px cro
 GUIDE_EPS = 2e-3
 NECK_FADE_F = (0.12, 0.38)  # layer fades from 1 to 0 between chin + these x face height
 PLATE_SEED = 1234          # the grain is fixed per portrait: the plate must not flicker between loads
+EDGE_FADE = 0.05           # the head layer fades out over this share of the crop next to its edges
+EXTEND_BLEND_PX = 3.0      # a close-up's fill past the photo's edge fades in over this many pixels
 REACH_ALPHA = 1.0 / 255    # the layer where only the jaw's reach puts it (a uint8 mask's 1); person below 2
 # How far past the face oval a head can reach (hair, hats), in face heights F straight up and face
 # widths W sideways, along the face's own axes; below the jaw the head layer is bounded by the head
@@ -336,6 +338,13 @@ def jaw_reach(landmarks: np.ndarray, size: int) -> np.ndarray:
     return below & _polygon(size, ring(landmarks, HEAD_RING_SCALE))
 
 
+def _edge_ramp(size: int) -> np.ndarray:
+    """(S, S) 0..1: 0 on the crop's edge, 1 from EDGE_FADE x S inwards."""
+    t = np.arange(size) + 0.5
+    to_edge = np.minimum(t, size - t)
+    return np.clip(np.minimum(to_edge[:, None], to_edge[None, :]) / (EDGE_FADE * size), 0.0, 1.0)
+
+
 def head_layer(person: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     """(S, S) float32 0..1: the part of the person alpha (S, S) that moves with the head: person x
     head_zone, never past the box of the mesh's fixed outer ring (nothing outside it is redrawn);
@@ -347,6 +356,10 @@ def head_layer(person: np.ndarray, landmarks: np.ndarray) -> np.ndarray:
     inside = np.zeros((size, size), bool)
     inside[lo[1]:hi[1], lo[0]:hi[0]] = True
     layer = person * zone * inside
+    # hair or a hat running off the picture's edge fades out towards it: when the head moves, the
+    # layer's edge is then a soft blend over the plate (the picture's own pixels there), not a hard
+    # line where the layer ends (unmoved, the premultiplied layer still gives back the portrait)
+    layer *= _edge_ramp(size)
     layer[_polygon(size, landmarks[FACE_OVAL])] = 1.0
     layer[layer < 1.5 * REACH_ALPHA] = 0.0
     # the open jaw is drawn whole: its reach is in the support (a flow cut at the person's outline
@@ -382,6 +395,37 @@ def push_pull(values: np.ndarray, known: np.ndarray) -> np.ndarray:
     return filled
 
 
+def _fill_with_grain(img: np.ndarray, known: np.ndarray, seed: int = PLATE_SEED) -> np.ndarray:
+    """img (S, S, 3) float64 -> every pixel filled by push-pull from the known (S, S) ones, plus grain
+    at the known pixels' own fine-detail level (strong edges, such as a flag's stars, capped) carried
+    in the same way, so a fill does not read as a flat smear. Known pixels come back as well: callers
+    keep their own there."""
+    fill = push_pull(img, known)
+    detail = img - ndimage.gaussian_filter(img, (1.5, 1.5, 0))
+    energy = (detail ** 2).mean(-1)
+    energy = np.minimum(energy, 4.0 * np.median(energy[known]) + 1.0)
+    level = np.sqrt(push_pull(energy[..., None], known))
+    rng = np.random.default_rng(seed)
+    grain = ndimage.gaussian_filter(rng.standard_normal(known.shape), 0.6)
+    grain *= level[..., 0] / max(float(grain.std()), 1e-9)
+    return fill + grain[..., None]
+
+
+def extend_outside(crop: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    """crop (S, S, 3) uint8 whose pixels outside the photo (inside (S, S) bool False) are padding ->
+    those pixels filled from the photo around them (push-pull with matched grain, as the plate's hole
+    is), blended over EXTEND_BLEND_PX so the photo's edge leaves no seam. A close-up's missing
+    shoulders and backdrop come out as a soft continuation of the colours at the photo's edge, where
+    repeated edge pixels draw streaks across the frame."""
+    img = crop.astype(np.float64)
+    fill = _fill_with_grain(img, inside, seed=PLATE_SEED + 1)
+    # the fill's own first pixels are the average of the photo's last ones: fade over a few pixels
+    dist = ndimage.distance_transform_edt(~inside)
+    w = np.clip(dist / EXTEND_BLEND_PX, 0.0, 1.0)[..., None]
+    out = (1 - w) * img + w * fill
+    return np.clip(np.round(out), 0, 255).astype(np.uint8)
+
+
 def background_plate(image: np.ndarray, layer: np.ndarray, landmarks: np.ndarray,
                      person: np.ndarray | None = None) -> np.ndarray:
     """(S, S, 3) uint8: the portrait with the layer's support (layer > 0) replaced by background
@@ -398,31 +442,41 @@ def background_plate(image: np.ndarray, layer: np.ndarray, landmarks: np.ndarray
         clear = known & ~ndimage.binary_dilation(person > 0.05, iterations=2)
         if clear.mean() > 0.02:          # a portrait that is all person: fill from whatever is left
             known = clear
-    fill = push_pull(img, known)
-    # grain: the background's own fine-detail level (edges such as a flag's stars capped), carried
-    # into the hole the same way
-    detail = img - ndimage.gaussian_filter(img, (1.5, 1.5, 0))
-    energy = (detail ** 2).mean(-1)
-    energy = np.minimum(energy, 4.0 * np.median(energy[known]) + 1.0)
-    level = np.sqrt(push_pull(energy[..., None], known))
-    rng = np.random.default_rng(PLATE_SEED)
-    grain = ndimage.gaussian_filter(rng.standard_normal((size, size)), 0.6)
-    grain *= level[..., 0] / max(float(grain.std()), 1e-9)
-    fill += grain[..., None]
+    fill = _fill_with_grain(img, known)
     # Where the layer fades out over the body (the neck's base, the head ring's edge below the jaw)
     # the plate keeps the body: what shows there when the neck moves is the body, not the backdrop,
     # and the layer's colour there stays the picture's own (image - (1 - a) * image = a * image).
-    fill_w = np.clip((head_zone(landmarks, size) - 0.8) / 0.2, 0.0, 1.0)[..., None]
+    fill_w = np.clip((head_zone(landmarks, size) - 0.8) / 0.2, 0.0, 1.0)
+    # and so does it where the layer fades out at the crop's edge (head_layer): hair running off the
+    # picture goes on being hair there when the head nods, rather than ending in a line
+    fill_w = (fill_w * _edge_ramp(size))[..., None]
     fill = fill_w * fill + (1 - fill_w) * img
     plate = np.where(hole[..., None], fill, img)
     return np.clip(np.round(plate), 0, 255).astype(np.uint8)
 
 
-def head_mask_and_plate(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """image (S, S, 3) uint8, landmarks (468, 3) -> the head layer as an (S, S) uint8 0..255 mask
-    (0 exactly where the head does not reach) and the (S, S, 3) uint8 background plate."""
+def person_head_and_plate(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """image (S, S, 3) uint8, landmarks (468, 3) -> the person alpha as an (S, S) uint8 0..255 mask
+    (what a transparent background keeps), the head layer as one (0 exactly where the head does not
+    reach) and the (S, S, 3) uint8 background plate."""
     person = person_alpha(image, landmarks)
     layer = head_layer(person, landmarks)
     mask = np.round(layer * 255).astype(np.uint8)
     # the plate is built for the mask as stored (rounded), so the two agree on where the head is
-    return mask, background_plate(image, mask.astype(np.float32) / 255, landmarks, person)
+    plate = background_plate(image, mask.astype(np.float32) / 255, landmarks, person)
+    return np.round(person * 255).astype(np.uint8), mask, plate
+
+
+def head_mask_and_plate(image: np.ndarray, landmarks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """person_head_and_plate without the person mask."""
+    return person_head_and_plate(image, landmarks)[1:]
+
+
+def background_only(image: np.ndarray, person: np.ndarray) -> np.ndarray:
+    """(S, S, 3) float32: an estimate of the backdrop alone everywhere, pushed and pulled in from the
+    pixels that are not person (person (S, S) 0..1 below 0.05); what a soft edge's colour is unmixed
+    from for a transparent background."""
+    clear = person < 0.05
+    if clear.mean() < 0.005:             # all person: no backdrop to speak of
+        return np.zeros(image.shape, np.float32)
+    return push_pull(image.astype(np.float64), clear).astype(np.float32)

@@ -18,6 +18,9 @@ DOC_PORTRAITS = {  # name -> (image function, face box or None, caption)
     "lfw": ("lfw_thumbnail", None, "a third person: 25x25 LFW thumbnail from scikit-image, enlarged"),
     "pencil": ("pencil_sketch", (177, 83, 96, 96),
                "pencil drawing of the astronaut: not detected, placed with --face-box 177,83,96,96"),
+    "closeup_obama": ("closeup_obama", None, "close-up (Obama photo cut to the face): crop fitted, the rest filled"),
+    "closeup_biden": ("closeup_biden", None, "close-up (Biden photo cut to the face): crop fitted, the rest filled"),
+    "closeup_lfw": ("closeup_lfw", None, "close-up: a raw 25x25 LFW face, enlarged, nothing around it"),
 }
 
 
@@ -27,7 +30,8 @@ def doc_avatar(name: str):
     from facecast.runtime.engine.avatar.prepare import prepare_avatar
 
     fn, box, _ = DOC_PORTRAITS[name]
-    return prepare_avatar(getattr(samples, fn)(), name, face_box=box)
+    image = samples.CLOSEUPS[fn]() if fn in samples.CLOSEUPS else getattr(samples, fn)()
+    return prepare_avatar(image, name, face_box=box)
 
 
 def write_doc_sheets(out_dir) -> list:

@@ -142,3 +142,25 @@ def main(portraits: list[str] | None = None, as_json: bool = False, device: str 
         results[name] = portrait_quality(PortraitRenderer(doc_avatar(name), device=device))
     print(json.dumps(results) if as_json else format_table(results))
     return 0
+
+
+EDGE_BAND = 0.1            # edge_streaks looks at this share of the frame next to each edge
+STREAK_RATIO = 0.35        # below this across/along ratio an edge band is smeared padding
+
+
+def edge_streaks(rgb: np.ndarray, band: float = EDGE_BAND) -> dict:
+    """rgb (S, S, 3) uint8 -> {"top"|"bottom"|"left"|"right": across / along}: in the band of
+    band x S pixels next to each edge, the mean absolute grey-level change from one line to the next
+    line inwards (across) over that along each line (along). Repeated edge pixels give ~0 (each line
+    is the last one again, while the line itself varies); a photo, or a fill with grain, gives ~1.
+    A band with no detail at all (along < 0.2 levels) reads 1: nothing there to streak."""
+    s = rgb.shape[0]
+    b = max(2, int(band * s))
+    g = rgb.astype(np.float32).mean(-1)
+    bands = {"top": g[:b], "bottom": g[::-1][:b], "left": g[:, :b].T, "right": g[:, ::-1][:, :b].T}
+    out = {}
+    for side, lines in bands.items():
+        across = float(np.abs(np.diff(lines, axis=0)).mean())
+        along = float(np.abs(np.diff(lines, axis=1)).mean())
+        out[side] = 1.0 if along < 0.2 else across / along
+    return out

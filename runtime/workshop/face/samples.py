@@ -74,6 +74,34 @@ def lfw_thumbnail(index: int = 0, size: int = 256) -> np.ndarray:
     return np.repeat(np.clip(out, 0, 255).astype(np.uint8)[:, :, None], 3, axis=2)
 
 
+# Close-ups, as in selfies and profile pictures: the face fills the photo, so a head-and-shoulders
+# crop reaches past it on most sides. Boxes (x0, y0, x1, y1) in the source photo's pixels.
+CLOSEUP_BOXES = {
+    "astronaut": (160, 48, 294, 202),      # forehead to just under the chin
+    "grace_hopper": (140, 100, 392, 372),  # cap badge to chin, glasses whole
+    "obama": (200, 60, 444, 350),          # hairline above, chin near the bottom edge
+    "biden": (215, 110, 482, 430),
+    "obama_left": (214, 84, 458, 338),     # off-centre: the face against the left edge
+}
+
+
+def closeup(name: str) -> np.ndarray:
+    """A close-up cut from one of the photos above (CLOSEUP_BOXES[name])."""
+    source = {"obama_left": "obama"}.get(name, name)
+    x0, y0, x1, y1 = CLOSEUP_BOXES[name]
+    return np.ascontiguousarray(globals()[source]()[y0:y1, x0:x1])
+
+
+def lfw_closeup(index: int = 3, size: int = 256) -> np.ndarray:
+    """One of scikit-image's LFW faces as it is (a 25 x 25 grey crop tight round the face), enlarged:
+    the face fills the picture, with nothing around it."""
+    import skimage.data
+
+    face = skimage.data.lfw_subset()[index]
+    im = Image.fromarray(np.uint8(np.clip(face * 255, 0, 255))).resize((size, size), Image.LANCZOS)
+    return np.repeat(np.asarray(im)[:, :, None], 3, axis=2)
+
+
 def _shifted(a: np.ndarray, dy: int, dx: int) -> np.ndarray:
     """a[y + dy, x + dx], edges repeated."""
     r = max(abs(dy), abs(dx))
@@ -135,3 +163,4 @@ def no_face() -> np.ndarray:
 PORTRAITS = {"astronaut": astronaut, "grace_hopper": grace_hopper, "obama": obama, "biden": biden,
              "painting": painting, "painting_obama": painting_obama, "pencil": pencil_sketch,
              "lfw": lfw_thumbnail}
+CLOSEUPS = {**{f"closeup_{k}": (lambda k=k: closeup(k)) for k in CLOSEUP_BOXES}, "closeup_lfw": lfw_closeup}
