@@ -13,13 +13,20 @@ def cmd_bake(args) -> int:
     from facecast.runtime.engine.motion.export import write_frames
     from facecast.runtime.engine.pipeline import make_lips
 
+    from facecast.runtime.engine.motion.timeline import ScriptedEngine, hold_paused, load_timeline
+
     try:
+        timeline = load_timeline(args.script) if args.script else None
         audio = load_audio_16k(args.audio)
     except ValueError as exc:
         print(f"facecast bake: {exc}", file=sys.stderr)
         return 2
-    frames = bake(audio, make_lips(args.lips, args.device), MotionEngine(rate_hz=args.motion_hz, seed=args.seed),
-                  progress=ProgressBar(f"baking {args.audio}"))
+    engine = MotionEngine(rate_hz=args.motion_hz, seed=args.seed)
+    if timeline is not None:
+        engine = ScriptedEngine(engine, timeline)
+    frames = bake(audio, make_lips(args.lips, args.device), engine, progress=ProgressBar(f"baking {args.audio}"))
+    if timeline is not None:
+        frames = hold_paused(frames, timeline)
     write_frames(frames, args.out)
     print(f"wrote {len(frames)} frames ({len(audio) / 16000:.2f} s at {args.motion_hz:g} Hz) to {args.out}")
     return 0
@@ -34,4 +41,7 @@ def add_parser(sub) -> None:
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--motion-hz", type=float, default=60.0)
+    p.add_argument("--script", metavar="TIMELINE.json",
+                   help="control commands at audio times (set_emotion, set_gaze, set_head, pause, resume), "
+                        "checked as the control socket checks them")
     p.set_defaults(func=cmd_bake)

@@ -17,7 +17,7 @@ def cmd_bench(args) -> int:
     elif args.what == "render":
         from facecast.runtime.workshop.bench.render import bench_render
 
-        result = bench_render(duration_s=args.duration)
+        result = bench_render(duration_s=args.duration, alpha=args.alpha)
     elif args.what == "adapters":
         from facecast.runtime.workshop.bench.adapters import bench_adapters
 
@@ -53,4 +53,5 @@ def add_parser(sub) -> None:
     p.add_argument("--duration", type=float, default=5.0, help="seconds per measurement")
     p.add_argument("--minutes", type=float, default=10.0, help="soak: how long to run")
     p.add_argument("--fps", type=int, default=30, help="studio: video frames per second the runtime renders")
+    p.add_argument("--alpha", action="store_true", help="render: RGBA frames on a transparent background")
     p.set_defaults(func=cmd_bench)

@@ -21,7 +21,11 @@ def _config_from_args(args):
                         lips=args.lips, device=args.device, seed=args.seed, motion_hz=args.motion_hz,
                         duration_s=args.duration, loop=args.loop, fps=args.fps, frames=not args.no_frames,
                         image=Path(args.image) if args.image else None, frame_format=args.frame_format,
-                        watermark=not args.no_watermark)
+                        watermark=not args.no_watermark, background=args.background,
+                        script=Path(args.script) if args.script else None)
+    if args.background == "transparent" and args.frame_format not in ("rgba32", "bgra32"):
+        raise ValueError(f"--background transparent needs --frame-format rgba32 or bgra32 "
+                         f"({args.frame_format} has no alpha)")
     if args.no_watermark:
         print(NO_WATERMARK_WARNING, file=sys.stderr)
     if args.mic is not None:
@@ -146,7 +150,13 @@ def add_parser(sub) -> None:
         p.add_argument("--image", help="portrait (JPEG/PNG/WebP or a prepared .fca): publish rendered frames too")
         p.add_argument("--fps", type=int, default=30, help="video frames per second (1..60, default 30)")
         p.add_argument("--no-frames", action="store_true", help="parameters only, even with --image")
-        p.add_argument("--frame-format", choices=["jpeg", "rgb24"], default="jpeg")
+        p.add_argument("--frame-format", choices=["jpeg", "rgb24", "rgba32", "bgra32"], default="jpeg",
+                       help="jpeg (default) or raw rgb24; rgba32 / bgra32 carry alpha (--background transparent)")
+        p.add_argument("--background", choices=["keep", "transparent"], default="keep",
+                       help="keep the portrait's background (default) or make it transparent (rgba32/bgra32 only)")
+        p.add_argument("--script", metavar="TIMELINE.json",
+                       help="control commands at audio times ([{\"t\": s, \"command\": ..., \"args\": {...}}]), "
+                            "played on the default session")
         p.add_argument("--no-watermark", action="store_true",
                        help="leave frames without the provenance mark (warns every run; see README)")
         p.add_argument("--session", default="default")

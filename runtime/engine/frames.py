@@ -18,7 +18,8 @@ import numpy as np
 from facecast.bridge.pubsub import Publisher
 from facecast.runtime.engine.motion.frame import MotionFrame
 
-FRAME_FORMATS = ("jpeg", "rgb24")
+FRAME_FORMATS = ("jpeg", "rgb24", "rgba32", "bgra32")
+ALPHA_FORMATS = ("rgba32", "bgra32")   # raw with an alpha byte; JPEG and rgb24 are always opaque
 
 
 def encode_jpeg(rgb: np.ndarray, quality: int = 85) -> bytes:
@@ -30,18 +31,29 @@ def encode_jpeg(rgb: np.ndarray, quality: int = 85) -> bytes:
     return buf.getvalue()
 
 
+def _opaque(rgb: np.ndarray) -> np.ndarray:
+    """(H, W, 3) uint8 -> (H, W, 4) with alpha 255."""
+    return np.concatenate([rgb, np.full(rgb.shape[:2] + (1,), 255, np.uint8)], -1)
+
+
 class FrameWorker:
     """Renders and publishes one session's frames at `fps` on its own thread.
 
     renderer: anything with render(MotionFrame) -> (S, S, 3) uint8 (avatar.render.PortraitRenderer).
-    frame_format: "jpeg" (quality `jpeg_quality`) or "rgb24" (raw, stride = 3 * S).
+    frame_format: "jpeg" (quality `jpeg_quality`), "rgb24" (raw, stride = 3 * S), or "rgba32" / "bgra32"
+    (raw, stride = 4 * S, straight alpha); transparent: with an alpha format, the person on a transparent
+    background (renderer.render_rgba), else alpha 255.
     marker: a provenance.Marker that marks every frame before it is encoded; None only for --no-watermark.
     """
 
     def __init__(self, session_id: str, renderer, publisher: Publisher, fps: int = 30,
-                 frame_format: str = "jpeg", jpeg_quality: int = 85, marker=None):
+                 frame_format: str = "jpeg", jpeg_quality: int = 85, marker=None, transparent: bool = False):
         if frame_format not in FRAME_FORMATS:
             raise ValueError(f"frame format {frame_format!r}: choose one of {FRAME_FORMATS}")
+        if transparent and frame_format not in ALPHA_FORMATS:
+            raise ValueError(f"a transparent background needs an alpha frame format {ALPHA_FORMATS}; "
+                             f"{frame_format} is opaque")
+        self.transparent = transparent
         if not 1 <= fps <= 60:
             raise ValueError(f"fps={fps} outside 1..60")
         self.session_id = session_id
@@ -98,14 +110,21 @@ class FrameWorker:
                 return
             frame, arrival_wall_s = item
             t0 = time.perf_counter()
-            rgb = self.renderer.render(frame)
-            if self.marker is not None:  # before any encoder or sink, so no path leaves unmarked
-                rgb = self.marker.mark(rgb)
+            if self.frame_format in ALPHA_FORMATS:
+                rgba = (self.renderer.render_rgba(frame) if self.transparent
+                        else _opaque(self.renderer.render(frame)))
+                if self.marker is not None:  # the colour is marked; alpha carries no mark
+                    rgba[..., :3] = self.marker.mark(np.ascontiguousarray(rgba[..., :3]))
+                rgb = rgba if self.frame_format == "rgba32" else rgba[..., [2, 1, 0, 3]]
+            else:
+                rgb = self.renderer.render(frame)
+                if self.marker is not None:  # before any encoder or sink, so no path leaves unmarked
+                    rgb = self.marker.mark(rgb)
             size = rgb.shape[0]
             if self.frame_format == "jpeg":
                 data, stride = encode_jpeg(rgb, self.jpeg_quality), 0
             else:
-                data, stride = np.ascontiguousarray(rgb), 3 * rgb.shape[1]
+                data, stride = np.ascontiguousarray(rgb), rgb.shape[2] * rgb.shape[1]
             self.render_ms.append((time.perf_counter() - t0) * 1000.0)
             msg = self.publisher.frame(self.session_id, frame.t_audio_s, self.frame_format, rgb.shape[1], size,
                                        stride, data)

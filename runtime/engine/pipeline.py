@@ -43,6 +43,8 @@ class Runtime:
 
             curve = CurveServer(zmq.Context.instance(), config.keys_dir)
         self._curve = curve
+        if config.script is not None:
+            self._play_script(self.sessions[config.session], config.script)
         self.publisher = Publisher(config.pub_endpoint, keys_dir=config.keys_dir, insecure=config.insecure, curve=curve)
         capabilities = ["motion", "set_emotion", "set_gaze", "set_head", "pause", "push_audio", "sessions"]
         if renders:
@@ -75,7 +77,19 @@ class Runtime:
 
             marker = Marker(this_installation(config_dir()))
         return FrameWorker(session_id, renderer, self.publisher, cfg.fps, cfg.frame_format, cfg.jpeg_quality,
-                           marker=marker)
+    @staticmethod
+    def _play_script(session: Session, path) -> None:
+        """A timeline's cues applied to `session` as its audio clock reaches them: engine commands before
+        the motion step at their t, pause/resume to the session as the socket's pause does.
+        TimelineError (a ValueError) for a bad file, before any socket is bound."""
+        from facecast.runtime.engine.motion.timeline import ScriptedEngine, load_timeline
+
+        def pause(cue) -> None:
+            session.paused = cue.command == "pause"
+
+        session.stream.engine = ScriptedEngine(session.stream.engine, load_timeline(path), on_session=pause)
+
+                           marker=marker, transparent=cfg.background == "transparent")
 
     def _renderer(self, image_path: str):
         """Prepare (or load the cached preparation of) a portrait and build its renderer."""

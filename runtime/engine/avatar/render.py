@@ -7,7 +7,8 @@ Per frame: vertex positions = rest + blendshape basis . weights + gaze (shapes.p
 head angles and translation (mesh.posed); the triangles are rasterized into a backward flow on a
 coarse grid (raster.py), upsampled and applied with grid_sample to the region inside the fixed
 outer ring; the mouth opening is painted (mouth_interior.py). Outside that ring the output is
-the portrait's own pixels, bit for bit.
+the portrait's own pixels, bit for bit. `render_rgba` gives the same frame on a transparent
+background (alpha from the person mask; the head layer's alpha moves with the head).
 
 The warp moves the head layer only (the avatar's soft "head" mask: face, hair, neck), laid over the
 still background plate (prepare.py), so the background and the body stay put and what the turning
@@ -36,6 +37,7 @@ from scipy import ndimage
 from facecast.bridge.schema import BLENDSHAPE_NAMES
 from facecast.runtime.engine.avatar.mesh import (EYE_LIDS, FACE_OVAL, LEFT_EYE, LOWER_INNER_LIP, LOWER_OUTER_LIP, RIGHT_EYE,
                                           UPPER_INNER_LIP, UPPER_OUTER_LIP, build_rig, head_grow, inside_polygon, posed)
+from facecast.runtime.engine.avatar.background import background_only, person_alpha
 from facecast.runtime.engine.avatar.eyelids import EyelidPainter
 from facecast.runtime.engine.avatar.mouth_interior import MouthInterior
 from facecast.runtime.engine.avatar.parted_lips import cover_teeth, snap_inner_lips, teeth_mask
@@ -270,6 +272,49 @@ class PortraitRenderer:
     def render(self, frame: MotionFrame) -> np.ndarray:
         """(S, S, 3) uint8 RGB frame."""
         region = self.render_tensor(frame)
+    def _alpha_setup(self) -> None:
+        """What a transparent background needs, made once per avatar on first use. The plate's own person
+        cover P_plate = (P - L) / (1 - L) follows from the person alpha P and the head layer L (the portrait
+        is the layer over the plate: P = L + (1 - L) P_plate); the backdrop colour B behind soft edges is
+        taken out of the plate (plate - (1 - P_plate) B is the premultiplied person), so hair and shoulders
+        over a new background carry no fringe of the old one."""
+        av = self.avatar
+        person = av.masks.get("person")
+        p = (person.astype(np.float32) / 255.0 if person is not None
+             else person_alpha(av.image, av.landmarks))       # a file prepared before the person mask was kept
+        layer = av.masks["head"].astype(np.float32) / 255.0
+        pp = np.where(layer < 0.999, np.clip((p - layer) / np.maximum(1.0 - layer, 1e-6), 0.0, 1.0), 0.0)
+        behind = (1.0 - pp)[..., None] * background_only(av.image, p)         # (S, S, 3) backdrop share
+        plate = av.plate.astype(np.float32)
+        premult = np.clip(plate - behind, 0.0, None)
+        straight = np.where(pp[..., None] > 1 / 255, premult / np.maximum(pp[..., None], 1 / 255), plate)
+        static = np.concatenate([straight, 255.0 * pp[..., None]], -1)
+        self._static_rgba = np.clip(np.round(static), 0, 255).astype(np.uint8)   # outside the region
+        x0, y0, w, h = self.region
+        as_t = lambda a: torch.as_tensor(np.ascontiguousarray(a), device=self.device)  # noqa: E731
+        self._plate_cover = as_t(pp[None, y0:y0 + h, x0:x0 + w])                      # (1, h, w)
+        self._behind = as_t(behind[y0:y0 + h, x0:x0 + w].transpose(2, 0, 1))          # (3, h, w)
+
+    def render_rgba(self, frame: MotionFrame) -> np.ndarray:
+        """(S, S, 4) uint8 RGBA frame on a transparent background: alpha is the person (soft at hair and
+        shoulders), the head's part moving with the head; colour is straight (not premultiplied), the
+        backdrop unmixed from soft edges. Where alpha is 0 the colour is the opaque frame's."""
+        if not hasattr(self, "_static_rgba"):
+            self._alpha_setup()
+        region = self.render_tensor(frame)
+        with self._stage("alpha"):
+            a = self.head_alpha[None]
+            uncovered = 1.0 - a
+            alpha = torch.addcmul(a, uncovered, self._plate_cover)
+            premult = torch.addcmul(region, uncovered, self._behind, value=-1.0)
+            colour = torch.where(alpha > 1 / 255, premult / alpha.clamp_min(1 / 255), region)
+            patch = torch.cat([colour, alpha * 255.0]).clamp_(0, 255).add_(0.5).to(torch.uint8).permute(1, 2, 0)
+        with self._stage("output"):
+            x0, y0, w, h = self.region
+            out = self._static_rgba.copy()
+            out[y0:y0 + h, x0:x0 + w] = patch.cpu().numpy()
+        return out
+
         with self._stage("output"):
             x0, y0, w, h = self.region
             out = self._image_u8.copy()

@@ -5,7 +5,8 @@
 Renders a synthetic but busy motion sequence (talking jaw and lips, blinks, head sway of up to
 ±15° yaw, gaze) from the bundled portrait (runtime/assets/portrait.png), prepared once. Stages as PortraitRenderer.timings:
 vertices (blendshapes + head pose), raster (coarse flow), warp (flow upsampling, fine lip/eye
-flow, grid_sample), mouth (interior + eyelids), output (uint8 frame). torch runs with
+flow, grid_sample), mouth (interior + eyelids), alpha (with alpha=True: the transparent
+background's alpha and unmixed colour), output (uint8 frame). torch runs with
 `threads` intra-op threads (1 by default: the renderer shares the machine with audio and motion).
 Figures are as good as the machine is quiet: `machine.loadavg` is recorded.
 """
@@ -44,7 +45,8 @@ def motion_sequence(n: int, fps: float = 60.0):
 
 
 def bench_render(duration_s: float = 5.0, size: int = 512, device: str = "auto", threads: int = 1,
-                 image=None) -> dict:
+                 image=None, alpha: bool = False) -> dict:
+    """alpha: time render_rgba (transparent background, straight RGBA) instead of render."""
     import torch
 
     from facecast.runtime.engine.avatar.prepare import load_portrait, prepare_avatar
@@ -59,13 +61,14 @@ def bench_render(duration_s: float = 5.0, size: int = 512, device: str = "auto",
     renderer = PortraitRenderer(avatar, device=device)
     init_s = time.perf_counter() - t0
     motion = motion_sequence(WARMUP_FRAMES + int(duration_s * 400) + 1)   # more than any CPU renders
+    draw = renderer.render_rgba if alpha else renderer.render
     for f in motion[:WARMUP_FRAMES]:
-        renderer.render(f)
+        draw(f)
     per_frame, stages = [], {}
     start = time.perf_counter()
     for f in motion[WARMUP_FRAMES:]:
         t = time.perf_counter()
-        renderer.render(f)
+        draw(f)
         per_frame.append(time.perf_counter() - t)
         for k, v in renderer.timings.items():
             stages.setdefault(k, []).append(v)
@@ -75,6 +78,7 @@ def bench_render(duration_s: float = 5.0, size: int = 512, device: str = "auto",
     return {
         "benchmark": "render",
         "size": size,
+        "alpha": alpha,
         "device": str(renderer.device),
         "torch_threads": torch.get_num_threads(),
         "frames": len(per_frame),
