@@ -1,11 +1,12 @@
 """The studio's view of the stream: one Subscriber whose thread keeps, per session, the newest frame already
 encoded for the browsers that watch it, and wakes their senders on the web server's event loop.
 
-Encodings are made once per frame on the subscriber thread, and only for the kinds of view someone watches:
-  "main": a JPEG of the picture (the runtime's own JPEG when it publishes JPEG, else encoded here);
-  "obs":  the same JPEG plus a PNG whose alpha channel is the person mask (rgba32/bgra32 frames only), which
-          the /obs page draws with `destination-in` so the face sits over a transparent page.
-Both are ~1 ms each for 512x512 (libjpeg-turbo, zlib level 1 on a mostly flat mask).
+Encodings are made once per frame on the subscriber thread, and only for sessions someone watches: a JPEG of
+the colour (the runtime's own JPEG when it publishes JPEG) and, for rgba32/bgra32 frames, a PNG whose alpha
+channel is the person mask. The pages draw the JPEG and cut it with the mask (canvas `destination-in`): /obs
+over a transparent page, the main view over a plain backdrop. Each is ~1 ms for 512x512 (libjpeg-turbo; zlib
+level 1 on a mostly flat mask). Frames go to browsers as JPEG + mask rather than one PNG/WebP with alpha,
+which costs 10-30 ms per frame to encode.
 """
 
 from __future__ import annotations
@@ -28,8 +29,7 @@ JPEG_QUALITY = 85
 
 @dataclass
 class Encoded:
-    """One frame as the browsers get it: `jpeg` always; `alpha` (PNG, mode LA) only for obs views of
-    frames that carry alpha."""
+    """One frame as the browsers get it: `jpeg` always; `alpha` (PNG, mode LA) for frames that carry alpha."""
 
     seq: int
     t_audio_s: float
@@ -46,7 +46,7 @@ class Feed:
     newest: Encoded | None = None
     stats: dict | None = None
     viewers: set = field(default_factory=set)  # Viewer objects, touched on the event loop only
-    watching: dict = field(default_factory=lambda: {k: 0 for k in VIEW_KINDS})  # read by the subscriber thread
+    watching: int = 0  # tabs watching; read by the subscriber thread
 
 
 class Viewer:
@@ -81,8 +81,8 @@ def _encode_alpha(alpha: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def encode_frame(msg: P.FrameMessage, want_main: bool, want_obs: bool) -> Encoded:
-    """A FrameMessage (jpeg, rgb24, rgba32 or bgra32) -> the encodings asked for."""
+def encode_frame(msg: P.FrameMessage) -> Encoded:
+    """A FrameMessage (jpeg, rgb24, rgba32 or bgra32) -> its JPEG and, with alpha, its mask."""
     jpeg = alpha = None
     if msg.fmt == "jpeg":
         jpeg = bytes(msg.data)
@@ -90,16 +90,16 @@ def encode_frame(msg: P.FrameMessage, want_main: bool, want_obs: bool) -> Encode
         pixels = msg.to_array()  # (H, W, C) uint8 view of the payload
         rgb = pixels[..., 2::-1] if msg.fmt == "bgra32" else pixels[..., :3]
         jpeg = _encode_jpeg(np.ascontiguousarray(rgb))
-        if want_obs and pixels.shape[2] == 4:
+        if pixels.shape[2] == 4:
             alpha = _encode_alpha(np.ascontiguousarray(pixels[..., 3]))
     return Encoded(msg.stamp.seq, msg.stamp.t_audio_s, msg.width, msg.height, jpeg, alpha)
 
 
-def pack_frame(header: dict, encoded: Encoded, with_alpha: bool) -> bytes:
+def pack_frame(header: dict, encoded: Encoded) -> bytes:
     """The binary websocket message: u32 LE header length, the header as JSON, the JPEG, then the alpha PNG.
 
     header gets jpeg / alpha byte counts added; the page slices the payload with them."""
-    alpha = encoded.alpha if with_alpha and encoded.alpha is not None else b""
+    alpha = encoded.alpha or b""
     head = json.dumps({**header, "jpeg": len(encoded.jpeg), "alpha": len(alpha)}).encode()
     return b"".join((struct.pack("<I", len(head)), head, encoded.jpeg, alpha))
 
@@ -130,10 +130,10 @@ class Hub:
     def _on_frame(self, msg: P.FrameMessage) -> None:
         feed = self.feed(msg.stamp.session)
         self.frames_seen += 1
-        if not any(feed.watching.values()):
+        if not feed.watching:
             return  # nobody watches this session: a closed tab costs nothing
         try:
-            feed.newest = encode_frame(msg, feed.watching["main"] > 0, feed.watching["obs"] > 0)
+            feed.newest = encode_frame(msg)
         except (ValueError, OSError):
             self.encode_errors += 1
             return
@@ -159,14 +159,14 @@ class Hub:
     def watch(self, viewer: Viewer) -> Feed:
         feed = self.feed(viewer.session)
         feed.viewers.add(viewer)
-        feed.watching[viewer.kind] += 1
+        feed.watching += 1
         return feed
 
     def unwatch(self, viewer: Viewer) -> None:
         feed = self.feed(viewer.session)
         if viewer in feed.viewers:
             feed.viewers.discard(viewer)
-            feed.watching[viewer.kind] -= 1
+            feed.watching -= 1
 
     def close(self) -> None:
         self.sub.close()

@@ -285,7 +285,7 @@ class _Tab:
                     continue
                 self.credits -= 1
                 last_seq = frame.seq
-                await self._send(pack_frame(self._frame_header(frame), frame, self.viewer.kind == "obs"))
+                await self._send(pack_frame(self._frame_header(frame), frame))
         except (asyncio.TimeoutError, ConnectionResetError):
             await self.ws.close()
 

@@ -16,6 +16,7 @@ const pending = new Map();     // command id -> [resolve, reject]
 const view = new FrameView($("face"), {
   session,
   view: "main",
+  backdrop: "#5b6470",  // frames come with the person mask; the page shows (and records) them on a plain grey
   onEvent: (name, data) => {
     if (name === "stats") runtimeStats = data;
     else if (name === "connected") setConnection(true);

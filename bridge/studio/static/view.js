@@ -11,10 +11,13 @@ export function median(values) {
 }
 
 export class FrameView {
-  /** canvas: where frames are drawn; options: session, view ("main" | "obs"), onEvent(name, data), onReply(msg) */
-  constructor(canvas, { session = "default", view = "main", onEvent = () => {}, onReply = () => {} } = {}) {
+  /** canvas: where frames are drawn; options: session, view ("main" | "obs"), backdrop (a CSS colour behind
+   *  the person, or null to leave the background transparent), onEvent(name, data), onReply(msg) */
+  constructor(canvas, { session = "default", view = "main", backdrop = null, onEvent = () => {}, onReply = () => {} } = {}) {
     this.canvas = canvas;
     this.ctx = canvas.getContext("2d");
+    this.backdrop = backdrop;
+    this.cutout = backdrop ? new OffscreenCanvas(1, 1) : null;  // the masked person, before the backdrop
     this.session = session;
     this.view = view;
     this.onEvent = onEvent;
@@ -67,7 +70,12 @@ export class FrameView {
         this.canvas.width = header.w;
         this.canvas.height = header.h;
       }
-      const ctx = this.ctx;
+      const layer = mask && this.cutout ? this.cutout : this.canvas;
+      if (layer.width !== header.w || layer.height !== header.h) {
+        layer.width = header.w;
+        layer.height = header.h;
+      }
+      const ctx = layer.getContext("2d");
       ctx.globalCompositeOperation = "copy";
       ctx.drawImage(picture, 0, 0);
       if (mask) {  // the person mask: keep the picture only where the mask is opaque
@@ -75,6 +83,11 @@ export class FrameView {
         ctx.drawImage(mask, 0, 0);
       }
       ctx.globalCompositeOperation = "source-over";
+      if (layer !== this.canvas) {  // an opaque picture (and recording): the person over the backdrop
+        this.ctx.fillStyle = this.backdrop;
+        this.ctx.fillRect(0, 0, header.w, header.h);
+        this.ctx.drawImage(layer, 0, 0);
+      }
       picture.close();
       if (mask) mask.close();
     } finally {
