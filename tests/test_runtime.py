@@ -189,6 +189,7 @@ def test_frames_are_rendered_on_the_audio_clock_and_the_avatar_can_be_swapped(tm
     frames_sub = Subscriber(runtime.publisher.endpoint, kinds=("frame",))
     blank = tmp_path / "blank.png"
     Image.new("RGB", (320, 240), (120, 160, 200)).save(blank)
+    runtime.config.allow_dirs = (tmp_path, SAMPLE_PORTRAIT.parent)  # as `run --allow-dir` for both
     frames = []
     with ControlClient(runtime.control.endpoint, timeout_s=20) as ctl:
         assert {"frames", "set_avatar"} <= set(ctl.info()["capabilities"])

@@ -87,6 +87,7 @@ def test_two_npc_sessions_have_their_own_audio_and_topics(runtime):
 def test_session_errors(runtime, tmp_path):
     blank = tmp_path / "blank.png"
     Image.new("RGB", (320, 240), (120, 160, 200)).save(blank)
+    runtime.config.allow_dirs = (tmp_path,)  # as `run --allow-dir`: clients may name files there
     with ControlClient(runtime.control.endpoint, timeout_s=20) as ctl:
         ctl.request("create_session", session="npc")
         for cmd, args, code in (

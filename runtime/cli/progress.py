@@ -1,8 +1,11 @@
-"""A plain progress bar for long commands (bake, render)."""
+"""What long commands print besides their result: a progress bar (bake, render) and the --no-watermark warning."""
 
 from __future__ import annotations
 
 import sys
+
+NO_WATERMARK_WARNING = ("facecast: WARNING: --no-watermark: frames leave without the provenance mark; "
+                        "nobody can check they were made by facecast")
 
 
 class ProgressBar:

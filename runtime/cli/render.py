@@ -74,7 +74,7 @@ def cmd_render(args) -> int:
 
     installation = this_installation(config_dir())  # the mark's payload and the content credentials' signer
     if args.no_watermark:  # the invisible mark only: the file's content credentials are still signed
-        from facecast.runtime.cli.run import NO_WATERMARK_WARNING
+        from facecast.runtime.cli.progress import NO_WATERMARK_WARNING
 
         print(NO_WATERMARK_WARNING, file=sys.stderr)
         mark = None

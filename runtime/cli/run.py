@@ -8,9 +8,8 @@ import sys
 from pathlib import Path
 
 from facecast.bridge.pubsub import DEFAULT_CONTROL_ENDPOINT, DEFAULT_PUB_ENDPOINT
-
-NO_WATERMARK_WARNING = ("facecast: WARNING: --no-watermark: frames leave without the provenance mark; "
-                        "nobody can check they were made by facecast")
+from facecast.runtime.cli.progress import NO_WATERMARK_WARNING
+from facecast.runtime.engine.config import DEFAULT_MAX_SESSIONS, MAX_SESSIONS_LIMIT
 
 
 def _config_from_args(args):
@@ -22,7 +21,8 @@ def _config_from_args(args):
                         duration_s=args.duration, loop=args.loop, fps=args.fps, frames=not args.no_frames,
                         image=Path(args.image) if args.image else None, frame_format=args.frame_format,
                         watermark=not args.no_watermark, background=args.background,
-                        script=Path(args.script) if args.script else None)
+                        script=Path(args.script) if args.script else None,
+                        allow_dirs=tuple(Path(d) for d in args.allow_dir), max_sessions=args.max_sessions)
     if args.background == "transparent" and args.frame_format not in ("rgba32", "bgra32"):
         raise ValueError(f"--background transparent needs --frame-format rgba32 or bgra32 "
                          f"({args.frame_format} has no alpha)")
@@ -62,9 +62,18 @@ def _run_runtime(args, watch: bool) -> tuple[int, dict | None]:
     from facecast.bridge.security import InsecureBindError
     from facecast.runtime.engine.pipeline import Runtime
 
+    import zmq
+
+    from facecast.runtime.engine.audio.mic import DeviceNotFound
+    from facecast.runtime.engine.avatar.landmarks import NoFaceFound
+
     try:
         runtime = Runtime(_config_from_args(args))
-    except (InsecureBindError, FileNotFoundError, ValueError, OSError) as exc:
+    except zmq.ZMQError as exc:  # most often another runtime on the same port
+        print(f"facecast: cannot bind {args.pub} / {args.control}: {exc}; is another `facecast run` using "
+              f"them? pick free ports with --pub and --control", file=sys.stderr)
+        return 2, None
+    except (InsecureBindError, FileNotFoundError, ValueError, OSError, NoFaceFound) as exc:
         print(f"facecast: {exc}", file=sys.stderr)
         return 2, None
     print(f"publishing on {runtime.publisher.endpoint}, control on {runtime.control.endpoint}; "
@@ -78,7 +87,11 @@ def _run_runtime(args, watch: bool) -> tuple[int, dict | None]:
                          param_queue=10_000)
         sub.start(on_motion=lambda m: latencies.append((m.stamp.recv_wall_s - m.stamp.t_wall_s) * 1000),
                   on_frame=lambda f: frames_seen.__setitem__(0, frames_seen[0] + 1))
-    summary = runtime.run()
+    try:
+        summary = runtime.run()
+    except DeviceNotFound as exc:
+        print(f"facecast: {exc}", file=sys.stderr)
+        return 2, None
     if watch:
         import time
 
@@ -164,6 +177,12 @@ def add_parser(sub) -> None:
         p.add_argument("--control", default=DEFAULT_CONTROL_ENDPOINT, help="control endpoint to bind")
         p.add_argument("--keys", help="CURVE key folder (required to bind beyond 127.0.0.1, see `facecast keys`)")
         p.add_argument("--insecure", action="store_true", help="bind beyond 127.0.0.1 without keys (warns)")
+        p.add_argument("--allow-dir", action="append", default=[], metavar="DIR",
+                       help="folder whose images/.fca files control clients may name (create_session image=, "
+                            "set_avatar path=); repeatable; default: none, clients send the bytes instead")
+        p.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS,
+                       help=f"most sessions at once, the default one included (1..{MAX_SESSIONS_LIMIT}, "
+                            f"default {DEFAULT_MAX_SESSIONS})")
         p.add_argument("--lips", choices=["model", "energy"], default="model", help="lip-sync model or loudness baseline")
         p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
         p.add_argument("--seed", type=int, default=0)

@@ -69,6 +69,8 @@ class FrameWorker:
         self._stop = False
         self.published = 0
         self.dropped = 0
+        self.render_errors = 0  # frames a renderer failed on (published as one `error` event per avatar)
+        self._failing = None    # the renderer that failed last: its frames are skipped until set_renderer
         self.latencies_ms: deque = deque(maxlen=4096)  # depicted audio's arrival -> frame published
         self.render_ms: deque = deque(maxlen=4096)
         self._thread = threading.Thread(target=self._loop, name=f"facecast-frames-{session_id}", daemon=True)
@@ -81,6 +83,13 @@ class FrameWorker:
         """Swap the avatar between frames (set_avatar)."""
         with self._cond:
             self.renderer = renderer
+            self._failing = None
+
+    def skip_until(self, t_audio_s: float) -> None:
+        """Motion loop, while the session is paused: frame times up to t_audio_s are not shown, and not
+        counted as dropped (nobody asked for them)."""
+        with self._cond:
+            self._next_index = max(self._next_index, int(math.floor(t_audio_s * self.fps + 1e-6)) + 1)
 
     def offer(self, frame: MotionFrame, arrival_wall_s: float) -> None:
         """Motion loop: the newest published motion frame replaces any older one not yet rendered."""
@@ -109,27 +118,52 @@ class FrameWorker:
             if item is None:
                 return
             frame, arrival_wall_s = item
-            t0 = time.perf_counter()
-            if self.frame_format in ALPHA_FORMATS:
-                rgba = (self.renderer.render_rgba(frame) if self.transparent
-                        else _opaque(self.renderer.render(frame)))
-                if self.marker is not None:  # the colour is marked; alpha carries no mark
-                    rgba[..., :3] = self.marker.mark(np.ascontiguousarray(rgba[..., :3]))
-                rgb = rgba if self.frame_format == "rgba32" else rgba[..., [2, 1, 0, 3]]
-            else:
-                rgb = self.renderer.render(frame)
-                if self.marker is not None:  # before any encoder or sink, so no path leaves unmarked
-                    rgb = self.marker.mark(rgb)
-            size = rgb.shape[0]
-            if self.frame_format == "jpeg":
-                data, stride = encode_jpeg(rgb, self.jpeg_quality), 0
-            else:
-                data, stride = np.ascontiguousarray(rgb), rgb.shape[2] * rgb.shape[1]
-            self.render_ms.append((time.perf_counter() - t0) * 1000.0)
-            msg = self.publisher.frame(self.session_id, frame.t_audio_s, self.frame_format, rgb.shape[1], size,
-                                       stride, data)
-            self.latencies_ms.append(max(0.0, msg.stamp.t_wall_s - arrival_wall_s) * 1000.0)
-            self.published += 1
+            renderer = self.renderer
+            if renderer is self._failing:
+                continue
+            try:
+                self._show(renderer, frame, arrival_wall_s)
+            except Exception as exc:  # a renderer that cannot draw this avatar must not end the frames for good
+                self._failed(renderer, frame, exc)
+
+    def _failed(self, renderer, frame: MotionFrame, exc: Exception) -> None:
+        """Count the failure; the first one of a renderer becomes an `error` event, and its frames stop
+        until set_renderer brings another (motion goes on meanwhile)."""
+        self.render_errors += 1
+        with self._cond:
+            if renderer is not self.renderer:
+                return  # swapped while this frame rendered: the new one gets its chance
+            self._failing = renderer
+        message = (f"frames stopped: the avatar cannot be rendered ({type(exc).__name__}: {exc})"[:400]
+                   + "; send a good one with set_avatar")
+        try:
+            self.publisher.event(self.session_id, "error", {"code": "render", "message": message},
+                                 t_audio_s=frame.t_audio_s)
+        except Exception:
+            pass  # publisher closing: nothing left to tell
+
+    def _show(self, renderer, frame: MotionFrame, arrival_wall_s: float) -> None:
+        """Render, mark, encode and publish one frame."""
+        t0 = time.perf_counter()
+        if self.frame_format in ALPHA_FORMATS:
+            rgba = renderer.render_rgba(frame) if self.transparent else _opaque(renderer.render(frame))
+            if self.marker is not None:  # the colour is marked; alpha carries no mark
+                rgba[..., :3] = self.marker.mark(np.ascontiguousarray(rgba[..., :3]))
+            rgb = rgba if self.frame_format == "rgba32" else rgba[..., [2, 1, 0, 3]]
+        else:
+            rgb = renderer.render(frame)
+            if self.marker is not None:  # before any encoder or sink, so no path leaves unmarked
+                rgb = self.marker.mark(rgb)
+        size = rgb.shape[0]
+        if self.frame_format == "jpeg":
+            data, stride = encode_jpeg(rgb, self.jpeg_quality), 0
+        else:
+            data, stride = np.ascontiguousarray(rgb), rgb.shape[2] * rgb.shape[1]
+        self.render_ms.append((time.perf_counter() - t0) * 1000.0)
+        msg = self.publisher.frame(self.session_id, frame.t_audio_s, self.frame_format, rgb.shape[1], size,
+                                   stride, data)
+        self.latencies_ms.append(max(0.0, msg.stamp.t_wall_s - arrival_wall_s) * 1000.0)
+        self.published += 1
 
     def stop(self) -> None:
         with self._cond:

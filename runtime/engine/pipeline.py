@@ -12,6 +12,7 @@ from __future__ import annotations
 import sys
 import threading
 import time
+from concurrent.futures import Future
 from dataclasses import replace
 
 import numpy as np
@@ -20,9 +21,14 @@ from facecast.bridge.control import ControlServer
 from facecast.bridge.protocol import ProtocolError
 from facecast.bridge.pubsub import Publisher
 from facecast.bridge.security import CurveServer
-from facecast.runtime.engine.config import RuntimeConfig, resolve_device
+from facecast.runtime.engine.config import MAX_SESSIONS_LIMIT, RuntimeConfig, resolve_device
+from facecast.runtime.engine.intake import Busy, FileRefused, Preparer, read_client_file, release_memory
 from facecast.runtime.engine.session import (MIC_GAP_S, PUSH_JITTER_S, SAMPLE_RATE_HZ, Session, SessionStats,  # noqa: F401
                                       make_lips)
+
+class SessionLimit(RuntimeError):
+    """create_session beyond RuntimeConfig.max_sessions; the message names the limit and the fix."""
+
 
 class Runtime:
     """Sessions + publisher + control server + the loop thread. `run()` blocks until done."""
@@ -31,11 +37,18 @@ class Runtime:
         renders = config.image is not None and config.frames
         # one device for onnxruntime and torch; a missing CUDA fails here, before any socket is bound
         device = resolve_device(config.device, need_onnx=config.lips == "model", need_torch=renders)
+        if not 1 <= config.max_sessions <= MAX_SESSIONS_LIMIT:
+            raise ValueError(f"max sessions {config.max_sessions} outside 1..{MAX_SESSIONS_LIMIT}")
         self.config = config = replace(config, device=device)
         self.lips = lambda: make_lips(config.lips, config.device)
         self._sessions_lock = threading.Lock()  # writers only; readers take the current dict (copy-on-write)
         self.sessions: dict[str, Session] = {config.session: Session(config.session, config, self.lips())}
+        if config.script is not None:
+            self._play_script(self.sessions[config.session], config.script)
         self._retired: list[Session] = []  # removed sessions the loop thread still has to stop
+        self._creating: set[str] = set()  # ids whose create_session waits for its portrait (count to the cap)
+        self._trim_after = 0.0  # monotonic time after which freed heap is handed back (0: nothing to do)
+        self._preparer = Preparer()  # portraits sent over the control socket are prepared here, one at a time
         self._running = False
         curve = None
         if config.keys_dir:
@@ -43,8 +56,6 @@ class Runtime:
 
             curve = CurveServer(zmq.Context.instance(), config.keys_dir)
         self._curve = curve
-        if config.script is not None:
-            self._play_script(self.sessions[config.session], config.script)
         self.publisher = Publisher(config.pub_endpoint, keys_dir=config.keys_dir, insecure=config.insecure, curve=curve)
         capabilities = ["motion", "set_emotion", "set_gaze", "set_head", "pause", "push_audio", "sessions"]
         if renders:
@@ -66,17 +77,6 @@ class Runtime:
         # one core per render thread; the other for audio, motion and sockets
         torch.set_num_threads(1)
 
-    def _frame_worker(self, session_id: str, renderer):
-        from facecast.runtime.engine.frames import FrameWorker
-
-        cfg = self.config
-        marker = None
-        if cfg.watermark:
-            from facecast.runtime.engine.config import config_dir
-            from facecast.runtime.engine.provenance import Marker, this_installation
-
-            marker = Marker(this_installation(config_dir()))
-        return FrameWorker(session_id, renderer, self.publisher, cfg.fps, cfg.frame_format, cfg.jpeg_quality,
     @staticmethod
     def _play_script(session: Session, path) -> None:
         """A timeline's cues applied to `session` as its audio clock reaches them: engine commands before
@@ -89,41 +89,65 @@ class Runtime:
 
         session.stream.engine = ScriptedEngine(session.stream.engine, load_timeline(path), on_session=pause)
 
+    def _frame_worker(self, session_id: str, renderer):
+        from facecast.runtime.engine.frames import FrameWorker
+
+        cfg = self.config
+        marker = None
+        if cfg.watermark:
+            from facecast.runtime.engine.config import config_dir
+            from facecast.runtime.engine.provenance import Marker, this_installation
+
+            marker = Marker(this_installation(config_dir()))
+        return FrameWorker(session_id, renderer, self.publisher, cfg.fps, cfg.frame_format, cfg.jpeg_quality,
                            marker=marker, transparent=cfg.background == "transparent")
 
-    def _renderer(self, image_path: str):
-        """Prepare (or load the cached preparation of) a portrait and build its renderer."""
-        from facecast.runtime.engine.avatar.render import PortraitRenderer
-        from facecast.runtime.engine.avatar.cache import DEFAULT_CACHE, load_or_prepare
+    def _renderer(self, image_path: str | None = None, data: bytes = b"", name: str = ""):
+        """Prepare (or load the cached preparation of) a portrait -- the operator's file at image_path, or a
+        client's bytes -- and build its renderer, tried on one frame so a set_avatar that cannot render
+        is refused here instead of stopping the frames later. ValueError names the cause."""
+        from facecast.runtime.engine.avatar.cache import (DEFAULT_CACHE, load_or_prepare, load_or_prepare_bytes,
+                                                          usable_renderer)
 
-        avatar = load_or_prepare(image_path, {}, DEFAULT_CACHE)
-        return PortraitRenderer(avatar, device=self.config.device)
+        if image_path is not None:
+            avatar = load_or_prepare(image_path, {}, DEFAULT_CACHE)
+        else:
+            avatar = load_or_prepare_bytes(data, name, {}, DEFAULT_CACHE)
+        return usable_renderer(avatar, self.config.device, image_path or name)
 
     # -- sessions (any thread) ----------------------------------------------------------------------
 
     def add_session(self, session: Session) -> Session:
-        """Add a built session; started at once when the loop runs, else by run(). KeyError on a duplicate id."""
+        """Add a built session; started at once when the loop runs, else by run(). KeyError on a duplicate id,
+        SessionLimit when config.max_sessions run already."""
         with self._sessions_lock:
             if session.id in self.sessions:
                 raise KeyError(session.id)
+            self._check_room(session.id)
             self.sessions = {**self.sessions, session.id: session}
             if self._running:
                 self._start_session(session)
         return session
 
     def create_session(self, session_id: str, image: str = "", frames: bool = True,
-                       audio_source: str = "push", audio_path=None) -> Session:
-        """A new session with its own ring, lips, engine and (with an image) FrameWorker.
+                       audio_source: str = "push", audio_path=None, renderer=None) -> Session:
+        """A new session with its own ring, lips, engine and (with an image, or a built renderer) FrameWorker.
+        `image` is a path the caller trusts (the control socket reads clients' files through _client_image).
 
-        Raises KeyError (duplicate id), NoFaceFound / ValueError / OSError (bad image), AudioFileError.
+        Raises KeyError (duplicate id), SessionLimit, NoFaceFound / ValueError / OSError (bad image),
+        AudioFileError.
         """
         if session_id in self.sessions:
             raise KeyError(session_id)
+        with self._sessions_lock:
+            self._check_room(session_id)  # before the costly part; add_session checks again
         cfg = replace(self.config, session=session_id, audio_source=audio_source, audio_path=audio_path, loop=True)
         worker = None
-        if image and frames:
+        if renderer is None and image and frames:
+            renderer = self._renderer(image)  # slow: prepare or load the cache
+        if renderer is not None:
             self._limit_torch_threads()
-            worker = self._frame_worker(session_id, self._renderer(image))  # slow: prepare or load the cache
+            worker = self._frame_worker(session_id, renderer)
         session = Session(session_id, cfg, self.lips())
         session.frames, session.image = worker, image
         session.events.put(("session_started", {"image": image, "source": audio_source, "frames": worker is not None}))
@@ -132,6 +156,14 @@ class Runtime:
         except KeyError:
             session.stop()
             raise
+
+    def _check_room(self, session_id: str) -> None:
+        """Sessions lock held: SessionLimit unless one more session (not yet counted) fits the cap."""
+        others = len(self.sessions) + len(self._creating - {session_id})
+        if others >= self.config.max_sessions:
+            raise SessionLimit(f"{others} sessions already, the most this runtime runs (--max-sessions "
+                               f"{self.config.max_sessions}): every session's lip model shares one loop; "
+                               f"remove_session one first")
 
     def remove_session(self, session_id: str) -> Session:
         """Take a session out of the loop; the loop thread stops it and publishes session_stopped."""
@@ -158,33 +190,58 @@ class Runtime:
                                  {"image": session.image, "source": session.kind,
                                   "published": session.stats.published},
                                  t_audio_s=session.cursor / SAMPLE_RATE_HZ)
+        if retired:
+            # trimmed at a report after this one, once the loop's snapshots of the session table let go of them
+            self._trim_after = time.monotonic() + 0.5
 
     # -- control (runs on the control thread) --------------------------------------------------------
 
-    def _set_avatar(self, args: dict, payload: bytes) -> dict:
-        import tempfile
+    def _client_image(self, cmd: str, path: str, payload: bytes) -> tuple[bytes, str]:
+        """Control thread: the image bytes a client sent, or those of the file it named where the operator
+        allows (--allow-dir); a regular file of bounded size, read without blocking. Never a temporary file."""
+        if payload:
+            return payload, f"the payload of {len(payload)} bytes"
+        try:
+            return read_client_file(path, self.config.allow_dirs), path
+        except FileNotFoundError as exc:
+            raise ProtocolError("not_found", f"{cmd}: {exc}") from None
+        except FileRefused as exc:
+            raise ProtocolError("bad_args", f"{cmd}: {exc}") from None
 
+    def _prepare_then(self, cmd: str, data: bytes, name: str, then, cleanup=lambda: None) -> Future:
+        """Prepare a client's portrait on the preparation thread, then `then(renderer)` there; the control
+        thread answers other requests meanwhile and replies when the Future completes."""
         from facecast.runtime.engine.avatar.landmarks import NoFaceFound
 
+        def job():
+            try:
+                renderer = self._renderer(data=data, name=name)
+            except (NoFaceFound, ValueError, OSError) as exc:
+                raise ProtocolError("bad_args", f"{cmd}: {exc}") from None
+            finally:
+                cleanup()
+            return then(renderer)
+
+        try:
+            return self._preparer.submit(job)
+        except Busy as exc:
+            cleanup()
+            raise ProtocolError("bad_args", f"{cmd}: {exc}") from None
+
+    def _set_avatar(self, args: dict, payload: bytes) -> Future:
         session = self._session(args)
         if session.frames is None:
             raise ProtocolError("unsupported", f"session {session.id!r} renders no frames (started without --image)")
-        path = args["path"]
-        try:
-            if payload:
-                with tempfile.NamedTemporaryFile(suffix=".img", delete=False) as tmp:
-                    tmp.write(payload)
-                path = tmp.name
-            elif not path:
-                raise ProtocolError("bad_args", "set_avatar: give `path` or the image bytes as the payload")
-            renderer = self._renderer(path)
-        except FileNotFoundError as exc:
-            raise ProtocolError("not_found", f"set_avatar: {exc}") from None
-        except (NoFaceFound, ValueError, OSError) as exc:
-            raise ProtocolError("bad_args", f"set_avatar: {exc}") from None
-        session.frames.set_renderer(renderer)
-        session.image = args["path"] or f"{len(payload)} bytes"
-        return {"session": session.id, "avatar": args["path"] or f"{len(payload)} bytes"}
+        if not payload and not args["path"]:
+            raise ProtocolError("bad_args", "set_avatar: give `path` or the image bytes as the payload")
+        data, name = self._client_image("set_avatar", args["path"], payload)
+
+        def swap(renderer) -> dict:
+            session.frames.set_renderer(renderer)
+            session.image = args["path"] or f"{len(payload)} bytes"
+            return {"session": session.id, "avatar": session.image}
+
+        return self._prepare_then("set_avatar", data, name, swap)
 
     def _session(self, args: dict) -> Session:
         session = self.sessions.get(args["session"])
@@ -221,22 +278,38 @@ class Runtime:
             "remove_session": self._remove_session,
         }
 
-    def _create_session(self, args: dict, payload: bytes) -> dict:
-        """A push-audio session (how a game drives an NPC). With an image it renders frames too; preparing
-        a new portrait takes a few seconds on this thread (cached portraits load in well under one)."""
-        from facecast.runtime.engine.avatar.landmarks import NoFaceFound
-
+    def _create_session(self, args: dict, payload: bytes) -> "dict | Future":
+        """A push-audio session (how a game drives an NPC). With an image it renders frames too; the portrait
+        is prepared on the preparation thread (seconds when new, well under one when cached) and the reply
+        comes when the session runs."""
         sid, image = args["session"], args["image"]
-        if sid in self.sessions:
-            raise ProtocolError("bad_args", f"create_session: session {sid!r} exists; remove_session it first "
-                                            f"or pick another id")
+        with self._sessions_lock:
+            if sid in self.sessions or sid in self._creating:
+                raise ProtocolError("bad_args", f"create_session: session {sid!r} exists; remove_session it first "
+                                                f"or pick another id")
+            try:
+                self._check_room(sid)
+            except SessionLimit as exc:
+                raise ProtocolError("bad_args", f"create_session: {exc}") from None
+        if not (image and args["frames"]):
+            return self._created(sid, None)
+        data, name = self._client_image("create_session", image, b"")
+        with self._sessions_lock:
+            self._creating.add(sid)  # holds its place under the cap while the portrait is prepared
+
+        def release() -> None:
+            with self._sessions_lock:
+                self._creating.discard(sid)
+
+        return self._prepare_then("create_session", data, name, lambda renderer: self._created(sid, renderer, image),
+                                  cleanup=release)
+
+    def _created(self, sid: str, renderer, image: str = "") -> dict:
         try:
-            session = self.create_session(sid, image=image, frames=args["frames"])
+            session = self.create_session(sid, image=image, renderer=renderer)
         except KeyError:
             raise ProtocolError("bad_args", f"create_session: session {sid!r} exists") from None
-        except FileNotFoundError as exc:
-            raise ProtocolError("not_found", f"create_session: {exc}") from None
-        except (NoFaceFound, ValueError, OSError) as exc:
+        except SessionLimit as exc:
             raise ProtocolError("bad_args", f"create_session: {exc}") from None
         return {"session": sid, "source": session.kind, "frames": session.frames is not None,
                 "topics": [f"motion/{sid}", f"event/{sid}"] + ([f"frame/{sid}"] if session.frames else [])}
@@ -266,10 +339,14 @@ class Runtime:
         """Run until every file session finished, duration_s passed, stop() or Ctrl-C. Returns the summary."""
         cfg = self.config
         self.control.start()
-        with self._sessions_lock:  # a create_session racing this start is started exactly once
-            for session in self.sessions.values():
-                self._start_session(session)
-            self._running = True
+        try:
+            with self._sessions_lock:  # a create_session racing this start is started exactly once
+                for session in self.sessions.values():
+                    self._start_session(session)
+                self._running = True
+        except Exception:  # a microphone that cannot open: free the sockets before the error goes up
+            self.close()
+            raise
         self.started_wall_s = time.time()
         t_start = time.monotonic()
         next_report = t_start + 1.0
@@ -282,6 +359,9 @@ class Runtime:
                     self._retire()
                 now = time.monotonic()
                 if now >= next_report:
+                    if self._trim_after and now >= self._trim_after:
+                        self._trim_after = 0.0  # removed sessions' rings, lip models and renderers go back
+                        release_memory()
                     cpu = time.process_time()
                     self._report(cpu_percent=100.0 * (cpu - cpu_last) / max(now - wall_last, 1e-6),
                                  interval_s=max(now - wall_last, 1e-6))
@@ -364,6 +444,7 @@ class Runtime:
         for session in sessions:
             session.stop()
         self.control.stop()
+        self._preparer.stop()
         self.publisher.close()
         if self._curve is not None:
             self._curve.stop()

@@ -152,7 +152,10 @@ class Session:
             name, data = self.events.get_nowait()
             publisher.event(self.id, name, data, t_audio_s=self.cursor / SAMPLE_RATE_HZ)
         span = self.ring.read_from(self.cursor)
-        self.stats.samples_lost += span.start_index - self.cursor
+        lost = span.start_index - self.cursor
+        if lost:  # the ring overflowed during a stall: the motion clock jumps with the audio it lost
+            self.stats.samples_lost += lost
+            self.stream.skip(lost)
         self.cursor = span.stop_index
         timed = self.stream.feed(span.samples) if len(span.samples) else []
         if self.kind == "file" and self.source.finished.is_set() and self.cursor >= self.ring.end_index:
@@ -166,6 +169,8 @@ class Session:
                 break
             self._pending.popleft()
             if self.paused:
+                if self.frames is not None:
+                    self.frames.skip_until(tf.frame.t_audio_s)
                 continue
             f = tf.frame
             msg = publisher.motion(self.id, f.t_audio_s, f.blendshapes, f.head, f.gaze, f.visemes, f.speaking)
