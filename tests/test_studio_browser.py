@@ -215,6 +215,19 @@ def test_obs_view_is_transparent_outside_the_person_and_opaque_on_the_face(studi
     assert (alpha[:, x0: x0 + side] == 255).mean() > 0.2
 
 
+def test_an_audio_file_played_in_the_page_drives_the_face(studio, tmp_path):
+    url, driver = studio
+    driver.get(url)  # a fresh page: its microphone is not running
+    wav = speech_then_silence_wav(tmp_path / "played.wav", speech_s=3.0, silence_s=0.5)
+    driver.find_element("id", "audio-file").send_keys(str(wav))
+    # frames showing the file's speech, mapped back to this page's audio, arrive
+    _wait(driver, "const l = window.facecast.view.last; return !!(l && l.level > 0.05)", 30,
+          "a frame showing the played file's speech")
+    assert not driver.find_element("id", "audio-stop").get_attribute("disabled")
+    driver.find_element("id", "audio-stop").click()
+    assert console_errors(driver) == []
+
+
 def _portrait_lost_in_a_big_picture(path: Path) -> tuple[int, int, int, int]:
     """The bundled portrait in the corner of a 1024x1024 grey picture, too small for the face detector.
     Returns the face's box (x, y, w, h) in the big picture."""

@@ -54,6 +54,7 @@ PREPARE_TIMEOUT_S = 120.0                      # set_avatar prepares the portrai
 MAX_WS_MESSAGE_BYTES = 256 * 1024              # one audio message (~4 s of 16 kHz float32) or command
 MAX_AUDIO_S_PER_MESSAGE = 1.0
 AUDIO_QUEUE = 50                               # audio messages waiting for push_audio; the oldest is dropped
+MAX_TABS = 32                                  # open websockets; each costs a sender and an audio queue
 FRAME_CREDITS = 2                              # frames sent to a tab and not yet acknowledged
 SEND_TIMEOUT_S = 5.0                           # a tab that takes longer to take one message is closed
 AUDIO_HEADER = struct.Struct("<dI")
@@ -230,6 +231,8 @@ class Studio:
         kind = request.query.get("view", "main")
         if kind not in VIEW_KINDS:
             raise web.HTTPBadRequest(text=f"view must be one of {VIEW_KINDS}")
+        if self.tabs >= MAX_TABS:
+            raise web.HTTPServiceUnavailable(text=f"{MAX_TABS} pages are open on this studio already; close one")
         ws = web.WebSocketResponse(heartbeat=10.0, max_msg_size=MAX_WS_MESSAGE_BYTES)
         await ws.prepare(request)
         tab = _Tab(self, ws, Viewer(session, kind))
