@@ -190,3 +190,17 @@ def test_signing_and_reading_work_without_a_network(tmp_path):
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.split() == ["True", "True"]
+
+
+def _first_run(folder: str) -> tuple[str, bytes]:
+    ident = installation_id(Path(folder))
+    return ident, signing_key(Path(folder), ident).key_pem
+
+
+def test_first_runs_at_once_agree_on_one_id_and_one_key(tmp_path):
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        made = pool.map(_first_run, [str(tmp_path)] * 8)
+    assert len(set(made)) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["installation.json", KEY_FILE]  # no temporary files left

@@ -15,21 +15,41 @@ from .pattern import Payload
 ID_FILE = "installation.json"
 
 
-def installation_id(folder: Path) -> str:
-    """6 hex digits, made once (first call) and read back from `folder`/installation.json afterwards.
-    folder: the installation's config folder (engine.config.config_dir() finds it)."""
-    path = folder / ID_FILE
+def _read_id(path: Path) -> str | None:
     try:
         ident = json.loads(path.read_text())["installation_id"]
         if len(ident) == 6 and int(ident, 16) >= 0:
             return ident
     except (OSError, ValueError, KeyError, TypeError):
-        pass  # missing or damaged: make a fresh one
-    ident = f"{secrets.randbits(24):06x}"
+        pass  # missing or damaged
+    return None
+
+
+def installation_id(folder: Path) -> str:
+    """6 hex digits, made once (first call) and read back from `folder`/installation.json afterwards.
+    folder: the installation's config folder (engine.config.config_dir() finds it)."""
+    path = folder / ID_FILE
+    ident = _read_id(path)
+    if ident is not None:
+        return ident
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)  # it will hold the signing key too
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"installation_id": ident}) + "\n")
-    os.replace(tmp, path)  # atomic: two first runs at once never leave half a file
+    tmp = folder / f".{ID_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
+    tmp.write_text(json.dumps({"installation_id": f"{secrets.randbits(24):06x}"}) + "\n")
+    try:
+        if path.exists():
+            os.replace(tmp, path)  # damaged: replaced whole, never left half-written
+        else:
+            try:
+                os.link(tmp, path)  # two first runs at once: the first wins and both use its id
+            except FileExistsError:
+                pass
+            except OSError:  # a file system without hard links
+                os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    ident = _read_id(path)
+    if ident is None:
+        raise OSError(f"{path} was written but cannot be read back")
     return ident
 
 

@@ -144,6 +144,8 @@ def signing_key(folder: Path, installation_id: str) -> SigningKey:
                 os.link(tmp, path)  # first one wins when two first runs race: both then use the same key
             except FileExistsError:
                 pass
+            except OSError:  # a file system without hard links
+                os.replace(tmp, path)
         else:
             os.replace(tmp, path)  # the old file was unusable: replace it whole, never half
     finally:
