@@ -179,3 +179,13 @@ def test_any_rate_and_stereo_bake_to_the_right_duration(tmp_path, rate_hz, chann
     frames = bake(audio, EnergyLips(), MotionEngine())
     assert abs(frames[-1].t_audio_s - dur_s) <= 1 / 60 + 1e-9
     assert len(frames) in (89, 90, 91)
+
+
+def test_sync_offset_follows_the_measured_latency():
+    """The audio delay `facecast listen` tells a streamer to set: what the viewer sees (frames when rendered,
+    else parameters), p50, rounded UP to 10 ms so the mouth never trails the voice."""
+    from facecast.runtime.cli.listen import sync_offset_ms
+
+    assert sync_offset_ms({"latency_ms_p50": 57.5}) == 60
+    assert sync_offset_ms({"latency_ms_p50": 57.5, "fps": 30, "frame_latency_ms_p50": 74.2}) == 80
+    assert sync_offset_ms({"latency_ms_p50": float("nan")}) is None and sync_offset_ms({}) is None

@@ -346,3 +346,40 @@ def test_flite_speech_has_phone_timings_that_match_its_audio():
     assert rms(b) < 0.5 * rms(b + 1)
     with pytest.raises(ValueError, match="voice"):
         synthesize_flite("hello", "nosuchvoice")
+
+
+# --- Festival (held-out voices) and the CMU recordings ------------------------------------------------------
+from facecast.runtime.workshop.motion import festival as fv  # noqa: E402 (grouped with its tests)
+
+
+def test_festival_segments_tile_the_audio_with_known_phones():
+    segs = "#\n0.2200 100 #\n0.2871 100 m\n0.3500 100 a:\n0.4100 100 c~\n0.5000 100 #\n0.6000 100 #\n"
+    phones = fv.parse_segs(segs, "cs", 0.7)
+    assert [p[2] for p in phones] == ["_", "m", "a", "tʃ", "_"]  # pauses merged, trailing gap is a pause
+    assert phones[0][0] == 0.0 and phones[-1][1] == 0.7
+    assert [sd.phone_visemes(p[2]) for p in phones[1:4]] == [("PP",), ("aa",), ("CH",)]
+    assert fv.festival_phone("ay", "kal") == "aɪ" and fv.festival_phone("@", "fi") == "æ"
+    assert fv.festival_phone("i1", "it") == "i" and fv.festival_phone("dZ", "it") == "dʒ"
+
+
+@pytest.mark.skipif(not fv.festival_available("it"), reason="festival / festvox-italp16k not installed")
+def test_festival_italian_speaks_with_phone_timings():
+    speech = fv.synthesize_festival("La mamma mangia la pasta.", "it", pad_s=0.2)
+    assert speech.sample_rate_hz == 16000 and speech.phones[0][2] == sd.PAUSE
+    visemes = [v for _, _, n in speech.phones for v in sd.phone_visemes(n)]
+    assert visemes.count("PP") >= 3 and visemes.count("aa") >= 5  # m m m p; every a
+    assert abs(speech.phones[-1][1] - speech.duration_s) < 1e-6
+
+
+def test_cmu_recordings_are_aligned_to_their_transcripts():
+    from facecast.runtime.workshop.motion.realspeech import CMU_DIR, librivox_utterances
+
+    utts = librivox_utterances(CMU_DIR)
+    assert len(utts) == 6
+    for utt in utts:
+        words = utt.speech.text.split()
+        phones = utt.speech.phones
+        assert phones[-1][1] == pytest.approx(len(utt.audio) / 16000) and len(phones) >= 2 * len(words)
+    # "go forward ten meters": the M of "meters" closes the lips after "ten"
+    go = next(u for u in utts if u.speech.text.startswith("go forward"))
+    assert any(name == "m" and 1.4 < start < 1.7 for start, _, name in go.speech.phones)

@@ -19,23 +19,35 @@ def cmd_eval(args) -> int:
     for condition, augmented in (("clean", False), ("augmented", True)):
         utterances = dev_utterances(args.n, augmented=augmented)
         result[condition] = {name: evaluate(model, utterances) for name, model in models.items()}
-    from facecast.runtime.workshop.motion.eval_motion import compare_all, format_table
+    from facecast.runtime.workshop.motion.eval_motion import (TARGETS, compare_all, format_groups, format_table,
+                                                              groups_all, meets_targets)
 
-    # the blendshape output as a consumer sees it: lip aperture judged against the phone timings
+    # the blendshape output as a consumer sees it: lip aperture judged against the raw phone boundaries
     motion = compare_all(args.n, args.model)
     result["aperture"] = motion
+    result["aperture_by_group"] = groups_all(args.model)
+    result["targets"] = TARGETS
+    result["meets_targets"] = {cond: meets_targets(by_model["LipModel"]) for cond, by_model in motion.items()}
+    # a mouth that trails the sound (or leads it by more than 40 ms) fails the command, in any condition
+    status = 0 if all(ok["lag_ms"] for ok in result["meets_targets"].values()) else 1
     if args.json:
         print(json.dumps(result, default=float))
-        return 0
-    print("Lip aperture (jawOpen - mouthClose) of the motion output against phone timings:")
+        return status
+    print("Lip aperture (jawOpen - mouthClose) of the motion output against the raw phone boundaries:")
     print(format_table(motion))
+    print("\nLip model per language and condition (held-out voices, rooms, real recordings):")
+    print(format_groups(result["aperture_by_group"]))
+    print("\nTargets " + ", ".join(f"{k} {v}" for k, v in TARGETS.items()) + ":")
+    for cond, ok in result["meets_targets"].items():
+        failed = [k for k, v in ok.items() if not v]
+        print(f"  {cond:<10} " + ("all met" if not failed else "FAILS " + ", ".join(failed)))
     print("\nViseme classification (the lip model alone):")
     keys = ("top1", "top1_speech", "group_acc", "lips_closed_pbm", "silence_acc", "lag_ms", "openness_corr")
     print(f"{'condition':<10} {'model':<16} " + " ".join(f"{k:>15}" for k in keys))
     for condition in ("clean", "augmented"):
         for name, r in result[condition].items():
             print(f"{condition:<10} {name:<16} " + " ".join(f"{r[k]:>15.3f}" for k in keys))
-    return 0
+    return status
 
 
 def add_parser(sub) -> None:

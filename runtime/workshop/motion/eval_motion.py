@@ -266,13 +266,39 @@ def format_table(results: dict[str, dict[str, dict]]) -> str:
 
 
 def compare_all(n: int, model_path=None) -> dict[str, dict[str, dict]]:
-    """{"clean" | "augmented" | "real": compare(...)}: n dev utterances per synthetic condition (synthesized
-    in that order: espeak-ng's timing state carries across calls) and the LibriVox utterances."""
-    from .realspeech import librivox_utterances
+    """{"clean" | "augmented" | "real" | "heldout": compare(...)}: n dev utterances per synthetic condition
+    (synthesized in that order: espeak-ng's timing state carries across calls), the real recordings
+    (realspeech.real_utterances) and the held-out voices, languages and rooms (heldout.py; skipped, with
+    "heldout_missing" naming the Debian packages, when Festival's voices are not installed)."""
+    from .heldout import synthetic_heldout
+    from .realspeech import real_utterances
 
-    return {"clean": compare(motion_utterances(n, augmented=False), model_path),
-            "augmented": compare(motion_utterances(n, augmented=True), model_path),
-            "real": compare(librivox_utterances(), model_path)}
+    missing: list[str] = []
+    heldout = synthetic_heldout(missing)
+    out = {"clean": compare(motion_utterances(n, augmented=False), model_path),
+           "augmented": compare(motion_utterances(n, augmented=True), model_path),
+           "real": compare(real_utterances(), model_path)}
+    if heldout:
+        out["heldout"] = compare(heldout, model_path)
+    return out
+
+
+def groups_all(model_path=None) -> dict[str, dict]:
+    """The lip model per language and per condition on the held-out set and the real recordings."""
+    from facecast.runtime.engine.motion.lips import DEFAULT_MODEL_PATH, LipModel
+
+    from .heldout import heldout_utterances
+
+    return evaluate_groups(LipModel(model_path or DEFAULT_MODEL_PATH, device="cpu"), heldout_utterances())
+
+
+def format_groups(groups: dict[str, dict]) -> str:
+    """evaluate_groups(...) -> a markdown table."""
+    lines = ["| group | utt | " + " | ".join(KEYS) + " |", "|---|---|" + "---|" * len(KEYS)]
+    for g, r in groups.items():
+        cells = [f"{r[k]:.1f}" if k.startswith("lag") else f"{r[k]:.3f}" for k in KEYS]
+        lines.append(f"| {g} | {r['n_utterances']} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -280,6 +306,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n", type=int, default=60, help="dev utterances per condition")
     args = p.parse_args(argv)
     print(format_table(compare_all(args.n)))
+    print(format_groups(groups_all()))
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 `heldout_utterances() -> list[MotionUtterance]`, each tagged with `group` ("language/condition"):
 - clean synthetic speech from Festival voices (festival.py): US English kal and slt, Italian, Czech,
-  Finnish; and espeak-ng speaking Czech and Finnish (languages not in the training list) with variants not
-  used in training;
+  Finnish; and espeak-ng speaking Czech, Finnish and Mandarin (languages not in the training list) with
+  variants not used in training;
 - English degraded three ways, each applied to both Festival English voices: room reverb (RT60 0.5 s, a
   fixed seed), telephone band (300-3400 Hz) and lowered pitch (resampled 1.2x slower: pitch and formants
   down a sixth, phone times stretched by the same factor, so the labels stay exact);
@@ -45,9 +45,13 @@ SENTENCES: dict[str, tuple[str, ...]] = {
            "Pekka ajaa punaisella autolla kotiin.",
            "Huomenna menemme saunaan ja uimaan.",
            "Mummo antoi pojalle paljon omenoita."),
+    # Mandarin as toneless pinyin: Debian's espeak-ng reads Han characters and tone digits as English numbers
+    "zh": ("ma ma mai le yi ben shu.", "ba ba ming tian bu qu bei jing.", "wo men chi fan ba, hao ma?",
+           "ta man man de da kai men."),
 }
 # espeak-ng voices for the languages the lip model never trained on (variants not in train_lips' list)
-ESPEAK_VOICES = {"cs": "cs+m3", "fi": "fi+f2"}
+# (Mandarin: espeak-ng's cmn, a stand-in: no offline Mandarin recording with a transcript was found)
+ESPEAK_VOICES = {"cs": "cs+m3", "fi": "fi+f2", "zh": "cmn"}
 _TELEPHONE_BAND_HZ = (300, 3400)
 
 
