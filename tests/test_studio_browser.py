@@ -72,6 +72,10 @@ def test_page_loads_without_console_errors_and_shows_frames(studio):
     _wait(driver, "return window.facecast && window.facecast.view.framesShown >= 3", what="frames on the page")
     _wait(driver, "return document.querySelectorAll('#steer input[type=range]').length >= 5",
           what="the steering controls built from the runtime's info")
+    # what the page shows carries the provenance mark (the runtime marks before any encoder)
+    from facecast.runtime.engine.provenance import detect
+
+    assert detect([np.ascontiguousarray(_grab(driver)[0][..., :3])]).present
     health = _wait(driver, "const t = document.getElementById('health').textContent;"
                            "return t.includes('runtime: motion') && t", what="the health line")
     assert "fps" in health and "dropped" in health and "→ frame p50" in health, health
