@@ -58,9 +58,9 @@ MID_START = HEAD_START + RING_POINTS
 OUTER_START = MID_START + RING_POINTS
 # Ring scales from the face centre, by direction: (up, sideways, down). Up leaves room for hair,
 # down for the neck the chin slides over when the jaw opens (all of it inside the head ring). The
-# skin ring under the chin drops with the jaw (0.9 x shapes.JAW_DROP_F = 0.23 face heights at
+# skin ring under the chin drops with the jaw (0.9 x shapes.JAW_DROP_F = 0.18 face heights at
 # jawOpen 1) while the head ring stays, so the head ring's bottom sits 0.4 face heights under the
-# chin: a third of the band between them is left at a full drop. At 0.275 (down = 1.55) the skin
+# chin: half of the band between them is left at a full drop. At 0.275 (down = 1.55) the skin
 # ring went past the head ring, the triangles folded over and the chin's edge came out in steps.
 SKIN_RING_SCALE = (1.1, 1.08, 1.1)   # just outside the face edge: spreads the turn's stretch
 HEAD_RING_SCALE = (1.42, 1.18, 1.8)

@@ -54,6 +54,7 @@ SQUEEZE_START = 3.0        # source pixels per output pixel (a fold, a cut) past
 FEATHER_PX = 4             # its blur's width
 OUTLINE_BAND = 0.8         # and only outside the face oval shrunk to this share about its centre
 TURN_DETAIL_DEG = 3.0      # head angles beyond this: fine flow over the whole face, not just lips and eyes
+TRIANGULATE_JAW = 0.3      # the jaw opening the mesh is triangulated at
 _JAW = BLENDSHAPE_NAMES.index("jawOpen")
 _EYE_SHAPES = [i for i, n in enumerate(BLENDSHAPE_NAMES) if n.startswith(("eyeBlink", "eyeSquint", "eyeWide"))]
 _BLINK_R, _BLINK_L = BLENDSHAPE_NAMES.index("eyeBlinkRight"), BLENDSHAPE_NAMES.index("eyeBlinkLeft")
@@ -87,8 +88,10 @@ class PortraitRenderer:
         grow = head_grow(landmarks, layer)
         rig = build_rig(landmarks, avatar.iris, grow=grow)
         basis = blend_basis(rig)
-        # Triangulate with the mouth open so no triangle crosses a lip edge.
-        self.rig = build_rig(landmarks, avatar.iris, open_mouth=0.4 * basis[_JAW], grow=grow)
+        # Triangulate with the mouth open so no triangle crosses a lip edge: jawOpen 0.3 parts the lips
+        # (the lower lip rides on the turning jaw); wider, the face's triangles up to the eyes change too,
+        # and a blink on Grace Hopper read 0.31 of open instead of 0.25.
+        self.rig = build_rig(landmarks, avatar.iris, open_mouth=TRIANGULATE_JAW * basis[_JAW], grow=grow)
         self.basis = basis
         self.rest_offset = self._rest_offset()
         self.crease_px = CREASE_MW * self.rig.frame["mouth_w"]
@@ -269,9 +272,6 @@ class PortraitRenderer:
         part.add_(w * (soft - part))                  # fg is this frame's own sample: changed in place
         return fg
 
-    def render(self, frame: MotionFrame) -> np.ndarray:
-        """(S, S, 3) uint8 RGB frame."""
-        region = self.render_tensor(frame)
     def _alpha_setup(self) -> None:
         """What a transparent background needs, made once per avatar on first use. The plate's own person
         cover P_plate = (P - L) / (1 - L) follows from the person alpha P and the head layer L (the portrait
@@ -315,6 +315,9 @@ class PortraitRenderer:
             out[y0:y0 + h, x0:x0 + w] = patch.cpu().numpy()
         return out
 
+    def render(self, frame: MotionFrame) -> np.ndarray:
+        """(S, S, 3) uint8 RGB frame."""
+        region = self.render_tensor(frame)
         with self._stage("output"):
             x0, y0, w, h = self.region
             out = self._image_u8.copy()

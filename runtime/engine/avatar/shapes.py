@@ -19,7 +19,9 @@ from facecast.runtime.engine.avatar.mesh import (BROWS, EYE_LIDS, FACE_OVAL, HEA
                                           LOWER_OUTER_LIP, MOUTH_CORNERS, N_IRIS, N_LANDMARKS, SKIN_START,
                                           UPPER_INNER_LIP, UPPER_OUTER_LIP, Rig)
 
-JAW_DROP_F = 0.26          # chin drop at jawOpen = 1, as a share of the face height
+JAW_DROP_F = 0.2           # chin drop at jawOpen = 1, as a share of the face height: at 0.26 the chin
+                           # ran down over the collar on the docs' sheets
+JAW_DEPTH_W = 0.65         # the chin lies this far (face widths) in front of the jaw's hinges
 SIDES = ("right", "left")  # the person's; ARKit "Left" = the person's left = image right
 SIGN = {"right": -1.0, "left": 1.0}   # image x direction of "outwards" on that side
 
@@ -105,15 +107,36 @@ def _brows(b: _Basis) -> None:
         b.set("browInnerUp", b.spread(br["inner"] + br["mid"], inner, 0.1 * W, allowed))
 
 
+def jaw_turn(b: _Basis) -> np.ndarray:
+    """(N,) each vertex's drop as a share of the chin's when the jaw turns open about its hinge (the
+    line through the ears' landmarks, 234 and 454). Seen from the front, a point d in front of the
+    hinge and h below it drops by d sin(a) - h (1 - cos(a)); the jaw is taken as a half-ellipse in
+    depth, JAW_DEPTH_W face widths deep at the chin and 0 at the hinges, so the chin and the front of
+    the jaw drop most and the jaw line's sides, near the hinge's depth, least: the lower face turns
+    as a jaw instead of sliding down as a block. (The landmarks' own depths are too noisy for this:
+    neighbours along the jaw line came out with steps between them.)"""
+    p, F = b.p, b.F
+    hinge = p[[234, 454]].mean(0)
+    half_w = max(0.5 * abs(p[454, 0] - p[234, 0]), 1e-6)
+    depth = JAW_DEPTH_W * b.W * np.sqrt(np.clip(1.0 - ((p[:, 0] - hinge[0]) / half_w) ** 2, 0.0, 1.0))
+    below = np.clip(p[:, 1] - hinge[1], 0.0, None)
+    d_chin, h_chin = max(float(depth[152]), 1e-6), max(float(below[152]), 1e-6)
+    # the angle that drops the chin JAW_DROP_F face heights
+    angles = np.radians(np.linspace(0.5, 60.0, 240))
+    chin = d_chin * np.sin(angles) - h_chin * (1 - np.cos(angles))
+    a = angles[min(int(np.searchsorted(chin, JAW_DROP_F * F)), len(angles) - 1)]
+    drop = depth * np.sin(a) - below * (1 - np.cos(a))
+    drop = np.where(below > 0, drop, 0.0)                 # nothing above the hinge turns
+    return np.clip(drop / max(float(drop[152]), 1e-6), 0.0, 1.0)
+
+
 def jaw_weights(b: _Basis) -> np.ndarray:
     """(N,) how far each vertex follows the chin when the jaw opens: 0 at and above the mouth
-    corners, rising below them, scaled by the distance from the jaw hinge (ear level)."""
+    corners, rising below them, times the jaw's turn about its hinge (jaw_turn)."""
     p, F = b.p, b.F
     y_corner = p[[61, 291], 1].mean()
-    y_hinge = p[[234, 454], 1].mean()
-    y_chin = p[152, 1]
     t = np.clip((p[:, 1] - y_corner) / (0.08 * F), 0, 1)
-    g = np.clip((p[:, 1] - y_hinge) / max(y_chin - y_hinge, 1e-6), 0, 1) ** 0.8
+    g = jaw_turn(b)
     w = t * g
     w[UPPER_OUTER_LIP + UPPER_INNER_LIP] = 0
     lower = LOWER_OUTER_LIP + LOWER_INNER_LIP
