@@ -115,7 +115,8 @@ def test_a_recorded_clip_has_the_picture_and_the_microphones_audio(studio, tmp_p
     import subprocess
 
     url, driver = studio
-    if not driver.execute_script("const l = window.facecast.view.last; return !!(l && l.capture_ms !== undefined)"):
+    if not driver.execute_script("const l = window.facecast && window.facecast.view.last;"
+                                 "return !!(l && l.capture_ms !== undefined)"):
         start_microphone(driver, url)
     driver.find_element("id", "rec-start").click()
     shown = driver.execute_script("return window.facecast.view.framesShown")
@@ -171,15 +172,24 @@ def test_head_yaw_slider_turns_the_head(studio):
 
 def test_several_tabs_view_at_once_and_a_closed_tab_costs_nothing(studio):
     url, driver = studio
+    driver.get(url)
+    _wait(driver, "return window.facecast && window.facecast.view.framesShown >= 3", what="frames in the first tab")
     first = driver.current_window_handle
     shown_before = driver.execute_script("return window.facecast.view.framesShown")
     driver.switch_to.new_window("tab")
     driver.get(url)
     _wait(driver, "return window.facecast && window.facecast.view.framesShown >= 3", what="frames in a second tab")
+    pages_open = """const done = arguments[arguments.length - 1];
+                    fetch('/api/info').then((r) => r.json()).then((i) => done(i.pages_open));"""
+    assert driver.execute_async_script(pages_open) == 2
     driver.close()
     driver.switch_to.window(first)
     _wait(driver, f"return window.facecast.view.framesShown >= {shown_before + 10}",
           what="the first tab still receiving frames after the second closed")
+    deadline = time.monotonic() + 30
+    while driver.execute_async_script(pages_open) != 1:  # the closed tab's sender and queue are gone
+        assert time.monotonic() < deadline, "the closed tab is still counted"
+        time.sleep(0.2)
     assert console_errors(driver) == []
 
 

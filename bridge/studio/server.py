@@ -184,7 +184,7 @@ class Studio:
         except (ControlError, TimeoutError, KeyError):
             sessions = [{"session": sid} for sid in info.get("sessions", [])]
         return web.json_response({"ok": True, "commands": commands, "capabilities": info.get("capabilities", []),
-                                  "sessions": sessions, "server": info.get("server", ""),
+                                  "sessions": sessions, "server": info.get("server", ""), "pages_open": self.tabs,
                                   "protocol": info.get("protocol", ""),
                                   "set_avatar": "set_avatar" in info.get("commands", {})})
 
@@ -289,7 +289,7 @@ class _Tab:
                 self.credits -= 1
                 last_seq = frame.seq
                 await self._send(pack_frame(self._frame_header(frame), frame))
-        except (asyncio.TimeoutError, ConnectionResetError):
+        except (asyncio.TimeoutError, ConnectionError, RuntimeError):  # stuck, gone, or closing under us
             await self.ws.close()
 
     def _frame_header(self, frame) -> dict:
