@@ -166,3 +166,12 @@ def test_beyond_loopback_needs_keys_or_insecure_and_keys_need_the_token(runtime,
         return without, with_token, cookie
 
     assert _serve(runtime, scenario, access=access) == (401, 200, 200)
+
+
+def test_facecast_studio_refuses_to_serve_beyond_loopback_without_keys_or_insecure(capsys):
+    from facecast.runtime.cli import main
+
+    assert main(["studio", "--host", "0.0.0.0", "--port", "0", "--pub", "tcp://127.0.0.1:0",
+                 "--control", "tcp://127.0.0.1:0"]) == 2
+    err = capsys.readouterr().err
+    assert "--keys" in err and "--insecure" in err, err

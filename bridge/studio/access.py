@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from facecast.bridge.security import check_bind, is_local
+from facecast.bridge.security import InsecureBindError, check_bind, is_local
 
 TOKEN_COOKIE = "facecast_studio"
 
@@ -41,7 +41,12 @@ class Access:
     def check(self, host: str) -> None:
         """Refuse (InsecureBindError) to serve beyond loopback without keys or --insecure."""
         shown = f"[{host}]" if ":" in host else host
-        check_bind(f"tcp://{shown}:0", self.keys_dir, self.insecure)
+        if not is_local(f"tcp://{shown}:0") and not self.keys_dir and not self.insecure:
+            raise InsecureBindError(
+                f"refusing to serve the studio on {host}: other machines could watch and steer it. Make keys "
+                f"with `facecast keys DIR` and pass --keys DIR (the page then needs the token the studio prints), "
+                f"or pass --insecure to let anyone on the network in")
+        check_bind(f"tcp://{shown}:0", self.keys_dir, self.insecure)  # the same rules, and the same warning
 
     def bound(self, host: str, port: int) -> None:
         """Record the address served, for the Host check."""
