@@ -129,7 +129,8 @@ def test_a_recorded_clip_has_the_picture_and_the_microphones_audio(studio, tmp_p
         const done = arguments[arguments.length - 1];
         fetch(document.getElementById('rec-link').href).then((r) => r.blob()).then((b) => {
           const reader = new FileReader();
-          reader.onload = () => done(reader.result.slice(reader.result.indexOf(';base64,') + 8));  // codecs=a,b has a comma
+          // the type may hold a comma (codecs=avc1,mp4a.40.2): cut at ';base64,'
+          reader.onload = () => done(reader.result.slice(reader.result.indexOf(';base64,') + 8));
           reader.readAsDataURL(b);
         });""")
     clip = tmp_path / name

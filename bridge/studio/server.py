@@ -298,7 +298,8 @@ class _Tab:
         for start, end, capture_ms, _ in reversed(self.pushed):
             if start <= frame.t_audio_s <= end:
                 header["capture_ms"] = capture_ms - (end - frame.t_audio_s) * 1000.0
-                near = [rms for s, e, _, rms in self.pushed if e >= frame.t_audio_s - 0.15 and s <= frame.t_audio_s + 0.15]
+                t = frame.t_audio_s
+                near = [rms for s, e, _, rms in self.pushed if e >= t - 0.15 and s <= t + 0.15]
                 header["level"] = max(near)
                 break
         return header

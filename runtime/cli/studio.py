@@ -59,7 +59,9 @@ def cmd_studio(args) -> int:
     studio = Studio(runtime.publisher.endpoint, runtime.control.endpoint, keys_dir=args.keys, access=access)
 
     def ready(url: str) -> None:
-        print(f"facecast studio on {url} (OBS Browser Source: {url.split('?')[0]}obs); runtime publishing on "
+        base, _, token = url.partition("?")  # with --keys the OBS view needs the token too
+        obs = f"{base}obs" + (f"?{token}" if token else "")
+        print(f"facecast studio on {url} (OBS Browser Source: {obs}); runtime publishing on "
               f"{runtime.publisher.endpoint}, control on {runtime.control.endpoint}; Ctrl-C to stop", flush=True)
 
     try:
@@ -80,9 +82,11 @@ def cmd_studio(args) -> int:
 def add_parser(sub) -> None:
     """Register `studio`."""
     p = sub.add_parser("studio", help="serve a web page to try the face, steer it live, record it and add it to OBS")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"web page port (default {DEFAULT_PORT}; 0 picks one)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=f"web page port (default {DEFAULT_PORT}; 0 picks one)")
     p.add_argument("--host", default="127.0.0.1",
-                   help="address to serve on; beyond loopback needs --keys (the page then needs its token) or --insecure")
+                   help="address to serve on; beyond loopback needs --keys (the page then needs its token) "
+                        "or --insecure")
     p.add_argument("--image", help="portrait to start with (default: the bundled one); the page can upload another")
     src = p.add_mutually_exclusive_group()
     src.add_argument("--audio", help="an audio file on this machine, played in real time (instead of the page's audio)")

@@ -150,7 +150,8 @@ async function loadInfo() {
     buildSteering(info.commands);
     const me = (info.sessions || []).find((s) => s.session === session);
     $("audio-source").textContent = me && me.source !== "push"
-      ? `This session takes its audio from the runtime's ${me.source === "mic" ? "microphone" : "audio file"}; the page's own audio goes to sessions started for pushed audio.`
+      ? `This session takes its audio from the runtime's ${me.source === "mic" ? "microphone" : "audio file"}; ` +
+        "the page's own audio goes to sessions started for pushed audio."
       : "This session takes audio from this page: your microphone or a file you play here.";
     $("session-label").textContent = `session ${session}`;
   } catch (e) {
@@ -351,5 +352,10 @@ $("rec-stop").onclick = () => {
 
 // -- OBS ------------------------------------------------------------------------------------------------
 
-$("obs-url").value = `${location.origin}/obs${session === "default" ? "" : `?session=${encodeURIComponent(session)}`}`;
+{
+  const q = new URLSearchParams();
+  if (session !== "default") q.set("session", session);
+  if (params.get("token")) q.set("token", params.get("token"));  // OBS has no cookie: a keyed studio needs it here
+  $("obs-url").value = `${location.origin}/obs${q.size ? `?${q}` : ""}`;
+}
 $("obs-copy").onclick = () => navigator.clipboard.writeText($("obs-url").value);

@@ -18,10 +18,12 @@ The helpers (studio_process, chromium, speech_then_silence_wav) are the tests' t
 from __future__ import annotations
 
 import os
+import queue
 import re
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,22 +53,29 @@ def speech_then_silence_wav(path: Path, speech_s: float = 4.0, silence_s: float 
 @contextmanager
 def studio_process(*extra_args: str, startup_timeout_s: float = 90.0):
     """`facecast studio` on free ports (web, stream, control); yields (process, page URL). Stops it after."""
-    cmd = [sys.executable, "-c", "import sys; from facecast.runtime.cli import main; sys.exit(main())", "studio", "--port", "0", "--pub", "tcp://127.0.0.1:0",
+    cmd = [sys.executable, "-c", "import sys; from facecast.runtime.cli import main; sys.exit(main())",
+           "studio", "--port", "0", "--pub", "tcp://127.0.0.1:0",
            "--control", "tcp://127.0.0.1:0", *extra_args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    lines: list[str] = []
+    lines: queue.Queue = queue.Queue()
+    # one reader for all it prints: the URL line comes through it, and a full pipe can never block the studio
+    threading.Thread(target=lambda: [lines.put(line) for line in proc.stdout] + [lines.put(None)],
+                     daemon=True).start()
     try:
+        seen: list[str] = []
         deadline = time.monotonic() + startup_timeout_s
         url = None
         while url is None:
-            line = proc.stdout.readline()
-            if not line:
-                raise RuntimeError(f"facecast studio exited ({proc.wait()}): {''.join(lines)[-2000:]}")
-            lines.append(line)
+            try:
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            except queue.Empty:
+                raise TimeoutError(f"facecast studio printed no URL within {startup_timeout_s:.0f} s: "
+                                   f"{''.join(seen)[-2000:]}") from None
+            if line is None:
+                raise RuntimeError(f"facecast studio exited ({proc.wait()}): {''.join(seen)[-2000:]}")
+            seen.append(line)
             match = _URL_RE.search(line)
             url = match.group(1) if match else None
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"facecast studio printed no URL within {startup_timeout_s:.0f} s")
         yield proc, url
     finally:
         proc.terminate()
@@ -180,7 +189,8 @@ def bench_studio(duration_s: float = 20.0, fps: int = 30) -> dict:
     return {
         "benchmark": "studio",
         "what": "headless Chromium page, its fake microphone playing the bundled speech; `facecast studio` "
-                f"rendering the bundled portrait at {fps} fps (raw RGBA with the person mask; the studio sends the page JPEG)",
+                f"rendering the bundled portrait at {fps} fps (raw RGBA with the person mask; the studio sends "
+                "the page a JPEG and the mask)",
         "duration_s": round(elapsed, 1),
         "mic_to_shown_latency_ms_p50": round(float(np.percentile(lat, 50)), 1),
         "mic_to_shown_latency_ms_p95": round(float(np.percentile(lat, 95)), 1),
