@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import struct
 import threading
 
 import aiohttp
@@ -15,6 +16,7 @@ from PIL import Image
 from facecast.bridge.security import InsecureBindError, make_keys
 from facecast.bridge.studio import Studio
 from facecast.bridge.studio.access import Access
+from facecast.bridge.studio.server import MAX_WS_MESSAGE_BYTES
 from facecast.bridge.studio.upload import MAX_UPLOAD_BYTES, crop_to_face_box, validate_image
 from facecast.runtime.engine.config import RuntimeConfig
 from facecast.runtime.engine.pipeline import Runtime
@@ -131,7 +133,8 @@ def test_the_page_steers_with_the_control_sockets_commands_and_nothing_else(runt
             info = await r.json()
         async with http.ws_connect(base + "ws?session=default") as ws:
             for i, (cmd, args) in enumerate((("set_head", {"yaw_deg": 20.0}), ("set_head", {"yaw_deg": 500.0}),
-                                             ("remove_session", {}), ("create_session", {"session": "x"}))):
+                                             ("remove_session", {}), ("create_session", {"session": "x"}),
+                                             ("pause", {"timeout_s": 600}), ("set_head", {"payload": "x"}))):
                 await ws.send_json({"type": "cmd", "id": i, "cmd": cmd, "args": args})
                 while True:
                     msg = await ws.receive_json(timeout=10)
@@ -146,6 +149,7 @@ def test_the_page_steers_with_the_control_sockets_commands_and_nothing_else(runt
     assert replies[0]["ok"] and replies[0]["result"]["session"] == "default"
     assert not replies[1]["ok"] and replies[1]["code"] == "bad_args"  # one validator: the runtime's
     assert replies[2]["code"] == replies[3]["code"] == "unsupported"
+    assert replies[4]["code"] == replies[5]["code"] == "bad_args"  # names of the client call, not of the command
     assert [s["session"] for s in runtime._sessions_info()] == ["default"]
 
 
@@ -175,3 +179,34 @@ def test_facecast_studio_refuses_to_serve_beyond_loopback_without_keys_or_insecu
                  "--control", "tcp://127.0.0.1:0"]) == 2
     err = capsys.readouterr().err
     assert "--keys" in err and "--insecure" in err, err
+
+
+def test_garbage_on_the_websocket_gets_an_error_reply_or_a_closed_socket_never_a_dead_server(runtime):
+    async def scenario(http, base):
+        out = {}
+        async with http.ws_connect(base + "ws") as ws:
+            for text in ("not json", "[1, 2]", '{"type": "launch"}'):
+                await ws.send_str(text)
+                while (msg := await ws.receive_json(timeout=10))["type"] != "reply":
+                    pass
+                out.setdefault("replies", []).append(msg["code"])
+            await ws.send_bytes(b"\x00" * 7)                            # too short for an audio header
+            await ws.send_bytes(struct.pack("<dI", 0.0, 1) + bytes(8))  # a 1 Hz sample rate
+            await ws.send_json({"type": "cmd", "id": 9, "cmd": "pause", "args": {}})
+            while not ((msg := await ws.receive_json(timeout=10))["type"] == "reply" and msg["id"] == 9):
+                pass
+            out["after_bad_audio"] = msg["ok"]
+            await ws.send_json({"type": "cmd", "id": 10, "cmd": "resume", "args": {}})
+        async with http.ws_connect(base + "ws") as ws:
+            await ws.send_bytes(bytes(MAX_WS_MESSAGE_BYTES + 1))
+            closing = await ws.receive(timeout=10)
+            out["oversize"] = closing.type, ws.close_code
+        async with http.get(base + "api/info") as r:
+            out["still_serving"] = r.status
+        return out
+
+    out = _serve(runtime, scenario)
+    assert out["replies"] == ["bad_message", "bad_message", "bad_message"]
+    assert out["after_bad_audio"] is True
+    assert out["oversize"] == (aiohttp.WSMsgType.CLOSE, 1009)  # "message too big"
+    assert out["still_serving"] == 200

@@ -37,7 +37,7 @@ from importlib import resources
 
 from aiohttp import WSMsgType, web
 
-from facecast.bridge.commands import MAX_SESSION_ID_CHARS
+from facecast.bridge.commands import COMMANDS, MAX_SESSION_ID_CHARS
 from facecast.bridge.control import ControlClient, ControlError
 from facecast.bridge.studio.access import Access
 from facecast.bridge.studio.hub import VIEW_KINDS, Hub, Viewer, pack_frame
@@ -316,22 +316,27 @@ class _Tab:
     async def _on_text(self, text: str) -> None:
         try:
             msg = json.loads(text)
-            kind = msg["type"] if isinstance(msg, dict) else None
-        except (ValueError, KeyError):
+        except ValueError:
+            msg = None
+        if not isinstance(msg, dict) or "type" not in msg:
             return await self._reply(None, False, code="bad_message", message="expected a JSON object with a type")
+        kind = msg["type"]
         if kind == "ack":
             self.credits = min(FRAME_CREDITS, self.credits + 1)
             self.viewer.wake.set()
         elif kind == "cmd":
             await self._command(msg)
         else:
-            await self._reply(msg.get("id"), False, code="bad_message", message=f"unknown message type {kind!r}")
+            await self._reply(msg.get("id"), False, code="bad_message", message=f"unknown message type {str(kind)[:40]!r}")
 
     async def _command(self, msg: dict) -> None:
         req_id, cmd, args = msg.get("id"), msg.get("cmd"), msg.get("args") or {}
         if cmd not in STEER_COMMANDS or not isinstance(args, dict):
             return await self._reply(req_id, False, code="unsupported",
                                      message=f"the page may send {list(STEER_COMMANDS)}, got {str(cmd)[:40]!r}")
+        unknown = [str(name)[:40] for name in args if name not in COMMANDS[cmd]]
+        if unknown:  # refused here too: a name like `timeout_s` would reach the client call, not the runtime
+            return await self._reply(req_id, False, code="bad_args", message=f"{cmd}: unknown argument(s) {unknown}")
         args = {**args, "session": self.viewer.session}  # a tab steers the session it shows
         try:
             result = await asyncio.to_thread(self.studio.control.request, cmd, **args)
