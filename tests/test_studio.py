@@ -192,6 +192,7 @@ def test_garbage_on_the_websocket_gets_an_error_reply_or_a_closed_socket_never_a
                 out.setdefault("replies", []).append(msg["code"])
             await ws.send_bytes(b"\x00" * 7)                            # too short for an audio header
             await ws.send_bytes(struct.pack("<dI", 0.0, 1) + bytes(8))  # a 1 Hz sample rate
+            await ws.send_bytes(struct.pack("<dI", float("nan"), 16000) + bytes(8))  # no capture time
             await ws.send_json({"type": "cmd", "id": 9, "cmd": "pause", "args": {}})
             while not ((msg := await ws.receive_json(timeout=10))["type"] == "reply" and msg["id"] == 9):
                 pass

@@ -354,7 +354,7 @@ class _Tab:
         if len(data) <= AUDIO_HEADER.size or (len(data) - AUDIO_HEADER.size) % 4:
             return
         capture_ms, rate_hz = AUDIO_HEADER.unpack_from(data)
-        if not 8000 <= rate_hz <= 192000 or (len(data) - AUDIO_HEADER.size) / 4 > rate_hz * MAX_AUDIO_S_PER_MESSAGE:
+        if not math.isfinite(capture_ms) or not 8000 <= rate_hz <= 192000 or (len(data) - AUDIO_HEADER.size) / 4 > rate_hz * MAX_AUDIO_S_PER_MESSAGE:
             return
         if self.audio.full():  # the runtime is busy (preparing a portrait): old audio goes first
             self.audio.get_nowait()
