@@ -242,3 +242,39 @@ def test_set_avatar_with_a_bad_avatar_is_refused_and_frames_go_on(tmp_path):
         sub.close()
         rt.stop()
         thread.join(timeout=10)
+
+
+def test_a_successful_payload_avatar_leaves_no_temporary_file(tmp_path):
+    """set_avatar with the picture's bytes, prepared and swapped in, in a runtime whose TMPDIR is a fresh
+    folder (and whose avatar cache is too, so the portrait is really prepared): nothing is left there."""
+    import io
+
+    from PIL import Image, ImageOps
+
+    from facecast.runtime.engine.config import SAMPLE_PORTRAIT
+
+    scratch, home = tmp_path / "tmp", tmp_path / "home"
+    scratch.mkdir()
+    home.mkdir()
+    env = {**os.environ, "TMPDIR": str(scratch), "HOME": str(home)}
+    proc = subprocess.Popen([sys.executable, "-m", "facecast.runtime", "run", "--listen", "--lips", "energy",
+                             "--image", str(SAMPLE_PORTRAIT), "--fps", "5", "--device", "cpu",
+                             "--pub", "tcp://127.0.0.1:0", "--control", "tcp://127.0.0.1:0", "--duration", "300"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"publishing on (\S+), control on (\S+);", line)
+        assert match, (line, proc.stderr.read() if proc.poll() is not None else "")
+        before = sorted(p.name for p in scratch.rglob("*"))
+        picture = io.BytesIO()
+        ImageOps.mirror(Image.open(SAMPLE_PORTRAIT).convert("RGB")).save(picture, "PNG")  # new to the cache
+        with ControlClient(match.group(2), timeout_s=180) as ctl:
+            reply = ctl.request("set_avatar", payload=picture.getvalue())
+            assert reply["avatar"] == f"{len(picture.getvalue())} bytes"
+            assert list((home / ".cache" / "facecast" / "avatars").glob("*.fca")), "the portrait was prepared"
+            assert sorted(p.name for p in scratch.rglob("*")) == before, "a temporary file was left behind"
+            assert ctl.request("ping")["pong"] > 0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert sorted(p.name for p in scratch.rglob("*")) == before

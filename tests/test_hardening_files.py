@@ -177,3 +177,21 @@ def test_client_files_only_in_allowed_folders_and_only_regular(tmp_path):
         read_client_file(str(allowed / "big.png"), (allowed,), max_bytes=1024)
     with pytest.raises(FileNotFoundError):
         read_client_file(str(allowed / "missing.png"), (allowed,))
+
+
+def test_three_portraits_side_by_side_each_face_by_index():
+    """Letterboxed whole, each face of a 3:1 row is too small for the short-range detector ('no face' for
+    every --face); square tiles find all three, numbered left to right as they are the same size."""
+    from facecast.runtime.engine.avatar.landmarks import NoFaceFound
+    from facecast.runtime.workshop.face import samples
+
+    one = samples.astronaut()
+    side = one.shape[1]
+    row = np.ascontiguousarray(np.concatenate([one, one, one], axis=1))
+    single = prepare_avatar(one, "astronaut").meta["crop_box"]
+    for face in range(3):
+        x, y, crop_side = prepare_avatar(row, "three", face=face).meta["crop_box"]
+        # the same head-and-shoulders crop as the portrait alone, moved to its copy
+        assert np.allclose([x - face * side, y, crop_side], single, atol=2.0), (face, (x, y, crop_side), single)
+    with pytest.raises(NoFaceFound, match=r"three has 3 face\(s\).*--face takes 0\.\.2"):
+        prepare_avatar(row, "three", face=3)

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import sys
 
+from facecast.runtime.cli.checks import check_audio_length, check_out_file, check_rate
+
+MIN_MOTION_HZ, MAX_MOTION_HZ = 1.0, 1000.0   # --motion-hz: MotionEngine's range
+
 
 def cmd_bake(args) -> int:
     from facecast.runtime.cli.progress import ProgressBar
@@ -15,9 +19,12 @@ def cmd_bake(args) -> int:
 
     from facecast.runtime.engine.motion.timeline import ScriptedEngine, hold_paused, load_timeline
 
-    try:
+    try:  # every argument checked before the lip model loads
+        check_rate(args.motion_hz, "--motion-hz", MIN_MOTION_HZ, MAX_MOTION_HZ, 60)
+        check_out_file(args.out, example="anim.jsonl")
         timeline = load_timeline(args.script) if args.script else None
         audio = load_audio_16k(args.audio)
+        check_audio_length(audio, args.audio, args.motion_hz, "--motion-hz")
     except ValueError as exc:
         print(f"facecast bake: {exc}", file=sys.stderr)
         return 2
@@ -40,7 +47,8 @@ def add_parser(sub) -> None:
     p.add_argument("--lips", choices=["model", "energy"], default="model")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--motion-hz", type=float, default=60.0)
+    p.add_argument("--motion-hz", type=float, default=60.0,
+                   help=f"animation frames per second ({MIN_MOTION_HZ:g}..{MAX_MOTION_HZ:g}, default 60)")
     p.add_argument("--script", metavar="TIMELINE.json",
                    help="control commands at audio times (set_emotion, set_gaze, set_head, pause, resume), "
                         "checked as the control socket checks them")

@@ -11,8 +11,9 @@ NO_WATERMARK_WARNING = ("facecast: WARNING: --no-watermark: frames leave without
 class ProgressBar:
     """A plain progress bar on stderr, redrawn in place on a terminal, in ten steps otherwise."""
 
-    def __init__(self, label: str, stream=sys.stderr):
-        self.label, self.stream, self._last = label, stream, -1
+    def __init__(self, label: str, stream=None):
+        # sys.stderr looked up now, not at import: a caller that redirected it (tests, a wrapper) gets the bar
+        self.label, self.stream, self._last = label, stream or sys.stderr, -1
 
     def __call__(self, done: int, total: int) -> None:
         pct = int(100 * done / max(total, 1))

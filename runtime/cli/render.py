@@ -6,7 +6,10 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from facecast.runtime.cli.checks import check_audio_length, check_out_file, check_rate
 from facecast.runtime.engine.avatar.cache import DEFAULT_CACHE, load_or_prepare, prepare_file, usable_renderer
+
+MIN_FPS, MAX_FPS = 1.0, 120.0   # --fps: what players and editors take; the motion runs at the same rate
 
 
 def _prepare_args(args) -> dict:
@@ -25,6 +28,7 @@ def cmd_prepare(args) -> int:
     from facecast.runtime.engine.avatar.landmarks import NoFaceFound
 
     try:
+        check_out_file(args.out, "-o/--out", "avatar.fca")
         avatar = prepare_file(args.image, _prepare_args(args))
     except (NoFaceFound, ValueError) as exc:
         return _fail("prepare", exc)
@@ -52,12 +56,20 @@ def cmd_render(args) -> int:
     if args.script and not args.audio:
         return _fail("render", ValueError("--script needs --audio (its times are seconds of that audio)"))
     transparent = args.background == "transparent"
-    timeline = None
-    try:
+    timeline = audio = None
+    try:  # every argument checked, and the audio read, before the portrait is prepared
+        check_rate(args.fps, "--fps", MIN_FPS, MAX_FPS, 30)
+        check_rate(args.threads, "--threads", 1, 256, 1)
         if args.out:
             check_video_out(args.out, alpha=transparent)
+            check_out_file(args.out)
+        if args.sheet:
+            check_out_file(args.sheet, "--sheet", "sheet.png")
         if args.script:
             timeline = load_timeline(args.script)
+        if args.audio:
+            audio = load_audio_16k(args.audio)
+            check_audio_length(audio, args.audio, args.fps, "--fps")
     except ValueError as exc:
         return _fail("render", exc)
     torch.set_num_threads(args.threads)
@@ -90,10 +102,6 @@ def cmd_render(args) -> int:
     from facecast.runtime.engine.motion.stream import bake
     from facecast.runtime.engine.pipeline import make_lips
 
-    try:
-        audio = load_audio_16k(args.audio)
-    except ValueError as exc:
-        return _fail("render", exc)
     engine = MotionEngine(rate_hz=args.fps, seed=args.seed)
     if timeline is not None:
         engine = ScriptedEngine(engine, timeline)
@@ -168,7 +176,8 @@ def _prepare_options(p) -> None:
     p.add_argument("--size", type=int, default=512, help="output frame side in pixels (default 512)")
     p.add_argument("--crop-scale", type=float, default=2.3,
                    help="crop side / face size: larger shows more shoulders and background (default 2.3)")
-    p.add_argument("--face", type=int, default=0, help="which face when there are several: 0 = the largest")
+    p.add_argument("--face", type=int, default=0, help="which face when there are several: 0 = the largest; "
+                   "faces of about the same size count from the left")
     p.add_argument("--face-box", help="x,y,w,h: place the face by hand when it is not detected "
                    "(pixels of the image as displayed, i.e. after EXIF rotation)")
 
@@ -191,7 +200,7 @@ def add_parser(sub) -> None:
     p.add_argument("--script", metavar="TIMELINE.json",
                    help="control commands at audio times (set_emotion, set_gaze, set_head, pause, resume)")
     p.add_argument("--sheet", help="contact sheet PNG for a person to review")
-    p.add_argument("--fps", type=float, default=30.0, help="video frame rate (default 30)")
+    p.add_argument("--fps", type=float, default=30.0, help=f"video frame rate ({MIN_FPS:g}..{MAX_FPS:g}, default 30)")
     _prepare_options(p)
     p.add_argument("--lips", choices=["model", "energy"], default="model")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")

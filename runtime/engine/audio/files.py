@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .resample import StreamResampler, to_mono
-from .sources import AudioFileError
+from .sources import AudioFileError, check_audio_path
 
 log = logging.getLogger(__name__)
 
@@ -22,6 +22,7 @@ def load_audio_16k(path: str | Path) -> np.ndarray:
     """
     import soundfile as sf
 
+    check_audio_path(path)
     try:
         data, rate = sf.read(str(path), dtype="float32", always_2d=True)
     except (RuntimeError, sf.LibsndfileError) as exc:

@@ -198,12 +198,22 @@ class FileSource(AudioSource):
         return f"FileSource({str(self.path)!r}, realtime={self.realtime}, loop={self.loop})"
 
 
+def check_audio_path(path: str | Path) -> None:
+    """AudioFileError naming the fix unless `path` is an existing regular file (libsndfile's own message for
+    a missing file is "System error"; a folder or a FIFO would fail later or block)."""
+    path = Path(path)
+    if not path.exists():
+        raise AudioFileError(f"no such file: {path}; check the path (a wav, flac or ogg file)")
+    if not path.is_file():
+        kind = "a folder" if path.is_dir() else "not a regular file"
+        raise AudioFileError(f"{path} is {kind}; name an audio file (wav, flac or ogg)")
+
+
 def _probe(path: Path):
     """soundfile.info() with errors that name the file and say what to do."""
     import soundfile as sf
 
-    if not path.is_file():
-        raise AudioFileError(f"audio file {path} does not exist (or is not a file)")
+    check_audio_path(path)
     try:
         info = sf.info(str(path))
     except (RuntimeError, sf.LibsndfileError, TypeError) as exc:

@@ -38,7 +38,8 @@ from facecast.runtime.engine.avatar.mesh import FACE_OVAL, LEFT_EYE, OUTER_LIP, 
 FCA_VERSION = 2
 DEFAULT_SIZE = 512
 DEFAULT_CROP_SCALE = 2.3    # crop side / face landmark extent: head, hair and shoulders
-MIN_CROP_SCALE = 1.45       # a close-up's crop tightens at most to this: the head and a margin for motion
+MIN_CROP_SCALE = 1.6        # a close-up's crop tightens at most to this: the head, and room under the chin for
+                            # the open jaw (at 1.45 the chin neared the frame's edge and jawOpen read less open)
 FACE_MARGIN = 0.08          # a shifted crop keeps this much of the face extent between face and crop edge
 MIN_CROP_SCALE_ARG, MAX_CROP_SCALE_ARG = 1.0, 8.0   # --crop-scale: the face at least, at most a wide shot
 CROP_DROP = 0.22            # crop centre this fraction of the face extent below the face centre
@@ -139,11 +140,27 @@ def parse_face_box(text: str) -> tuple[float, float, float, float]:
     return x, y, w, h
 
 
+SAME_SIZE = 0.8   # faces whose side is within this ratio of a larger one's count as the same size for --face
+
+
+def order_faces(faces: list[lm.FaceBox]) -> list[lm.FaceBox]:
+    """--face order: largest first; faces of about the same size (side within SAME_SIZE of the largest
+    of their group) left to right, so a row of similar faces is numbered as it reads, not by pixels."""
+    by_size = sorted(faces, key=lambda f: -max(f.box[2], f.box[3]))
+    ordered: list[lm.FaceBox] = []
+    while by_size:
+        top = max(by_size[0].box[2], by_size[0].box[3])
+        group = [f for f in by_size if max(f.box[2], f.box[3]) >= SAME_SIZE * top]
+        ordered += sorted(group, key=lambda f: f.center[0])
+        by_size = by_size[len(group):]
+    return ordered
+
+
 def find_face(image: np.ndarray, name: str = "portrait", face: int = 0,
               face_box: tuple[float, float, float, float] | None = None,
               analyzer: lm.FaceAnalyzer | None = None) -> np.ndarray:
-    """(468, 3) landmarks of the chosen face in `image`: faces are ordered largest first and `face`
-    picks one; `face_box` (x, y, w, h) skips detection. Raises NoFaceFound naming the fix."""
+    """(468, 3) landmarks of the chosen face in `image`: faces are ordered as order_faces does and
+    `face` picks one; `face_box` (x, y, w, h) skips detection. Raises NoFaceFound naming the fix."""
     an = analyzer or lm.default_analyzer()
     h, w = image.shape[:2]
     if face_box is not None:
@@ -153,14 +170,15 @@ def find_face(image: np.ndarray, name: str = "portrait", face: int = 0,
             raise lm.NoFaceFound(f"no face inside --face-box {bx:g},{by:g},{bw:g},{bh:g} of {name} ({w}x{h}) "
                                  f"(face score {mesh.presence:.2f}); draw the box around the eyes, nose and mouth")
         return an.mesh(image, lm.roi_from_landmarks(mesh.landmarks)).landmarks
-    faces = sorted(an.detect_faces(image), key=lambda f: -f.box[2] * f.box[3])
+    faces = order_faces(an.detect_faces(image))
     if not faces:
         raise lm.NoFaceFound(f"no face in {name} ({w}x{h}); use a photo with a visible frontal face filling a "
                              "good part of the frame, crop it closer, or place the face by hand with "
                              "--face-box x,y,w,h")
     if not 0 <= face < len(faces):
-        raise lm.NoFaceFound(f"{name} has {len(faces)} face(s); --face takes 0..{len(faces) - 1} "
-                             "(0 = the largest)")
+        where = ", ".join(f"{i} at x={f.center[0]:.0f}" for i, f in enumerate(faces))
+        raise lm.NoFaceFound(f"{name} has {len(faces)} face(s) ({where}); --face takes 0..{len(faces) - 1} "
+                             "(0 = the largest; faces of about the same size count from the left)")
     first = an.mesh(image, faces[face]).landmarks
     return an.mesh(image, lm.roi_from_landmarks(first)).landmarks  # a levelled second pass
 
