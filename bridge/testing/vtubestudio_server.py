@@ -3,8 +3,11 @@
 
 It checks every message a client sends against the documented shapes and records what breaks
 them in `violations` (an empty list means the client kept to the protocol); it answers with
-the documented replies and APIError messages. It is *not* VTube Studio: what the app does beyond
-its documentation (UI, timing, undocumented checks) is not modelled.
+the documented replies and APIError messages, using the errorIDs of Files/ErrorID.cs (cited at
+each use). It is *not* VTube Studio: what the app does beyond its documentation (UI, timing,
+undocumented checks) is not modelled, and where the documentation leaves a choice open the
+stand-in takes the strict one (noted "assumed" below). Error message texts are the README's where
+it gives one, ours otherwise; clients must act on errorID, never on the text.
 
     fake = FakeVTubeStudio().start()        # ws://127.0.0.1:<fake.port>
     ...
@@ -27,15 +30,25 @@ NO_AUTH_NEEDED = {"APIStateRequest", "AuthenticationTokenRequest", "Authenticati
 KNOWN_TYPES = NO_AUTH_NEEDED | {"InjectParameterDataRequest", "InputParameterListRequest", "StatisticsRequest"}
 
 
-class FakeVTubeStudio:
-    """approve: the user's answer to the token popup. `tokens` ({token: (plugin, developer)})
-    may be shared between instances to model an app restart that remembers allowed plugins.
-    parameters: input parameter names that exist ({name: (min, max)})."""
+# README, "Feeding in data...": a parameter not re-sent within a second is "lost" and goes back
+# to whatever controlled it before.
+PARAM_LEASE_S = 1.0
 
-    def __init__(self, port: int = 0, *, approve: bool = True, tokens: dict | None = None,
+
+class FakeVTubeStudio:
+    """approve: the user's answer to the token popup: True "Allow", False "Deny", None never
+    answers (the popup stays open). `tokens` ({token: (plugin, developer)}) may be shared between
+    instances to model an app restart that remembers allowed plugins. parameters: input
+    parameter names that exist ({name: (min, max)}). api_enabled False: "Start API" is off."""
+
+    def __init__(self, port: int = 0, *, approve: bool | None = True, tokens: dict | None = None,
                  parameters: dict | None = None, api_enabled: bool = True):
         self.approve = approve
         self.api_enabled = api_enabled
+        self.popups = 0                      # access popups shown to the user
+        self._popup_open_in: int | None = None   # session id whose popup awaits an answer
+        self._owners: dict[str, tuple[object, str, float]] = {}  # parameter -> (session, plugin, last set)
+        self._session_ids = iter(range(1, 1 << 30))
         self.tokens: dict[str, tuple[str, str]] = {} if tokens is None else tokens
         self.parameters = dict(VTS_PARAM_RANGES if parameters is None else parameters)
         self.messages: list[dict] = []       # every request received, decoded
@@ -43,7 +56,7 @@ class FakeVTubeStudio:
         self.errors_sent: list[int] = []
         self.injected: list[dict] = []       # data of accepted InjectParameterDataRequests
         self.connections = 0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # _error is called with it held
         self._sock = socket.create_server(("127.0.0.1", port), reuse_port=False)
         self.port = self._sock.getsockname()[1]
         self._server = None
@@ -78,14 +91,30 @@ class FakeVTubeStudio:
     def _handle(self, conn) -> None:
         with self._lock:
             self.connections += 1
-        session = {"authenticated": False}
+        with self._lock:
+            session = {"id": next(self._session_ids), "authenticated": False, "token": None, "plugin": None}
         try:
             for raw in conn:
                 reply = self._reply(raw, session)
                 if reply is not None:
                     conn.send(json.dumps(reply))
         except Exception:  # a client that vanished mid-send ends its session, nothing else
-            return
+            pass
+        finally:
+            with self._lock:  # a closed connection holds no parameters and no popup (assumed)
+                self._owners = {k: v for k, v in self._owners.items() if v[0] != session["id"]}
+                if self._popup_open_in == session["id"]:
+                    self._popup_open_in = None
+
+    def hold_parameters(self, names, plugin: str = "OtherPlugin") -> None:
+        """Another plugin takes and keeps "set" control of these parameters (until release)."""
+        with self._lock:
+            for n in names:
+                self._owners[n] = ("held", plugin, float("inf"))
+
+    def release_parameters(self) -> None:
+        with self._lock:
+            self._owners = {k: v for k, v in self._owners.items() if v[0] != "held"}
 
     def _violation(self, text: str) -> None:
         with self._lock:
@@ -109,7 +138,7 @@ class FakeVTubeStudio:
             msg = json.loads(raw)  # Python accepts NaN/Infinity here; the value checks below catch them
         except ValueError:
             self._violation(f"not JSON: {raw[:60]!r}")
-            return self._error(None, 2, "JSON invalid")
+            return self._error(None, 2, "JSON invalid")  # JSONInvalid = 2
         if not isinstance(msg, dict):
             self._violation("JSON value is not an object")
             return self._error(None, 2, "JSON invalid")
@@ -121,23 +150,25 @@ class FakeVTubeStudio:
                 self._violation(f"unknown top-level field {key!r}")
         if msg.get("apiName") != API_NAME:
             self._violation(f"apiName {msg.get('apiName')!r}")
-            return self._error(rid, 3, "API name invalid")
+            return self._error(rid, 3, "API name invalid")  # APINameInvalid = 3
         if msg.get("apiVersion") != "1.0":
             self._violation(f"apiVersion {msg.get('apiVersion')!r}")
-            return self._error(rid, 4, "API version invalid")
+            return self._error(rid, 4, "API version invalid")  # APIVersionInvalid = 4
         if "requestID" in msg and not (isinstance(rid, str) and 1 <= len(rid) <= 64 and rid.isascii()):
             self._violation(f"requestID {rid!r}")
-            return self._error(None, 5, "request ID invalid")
+            return self._error(None, 5, "request ID invalid")  # RequestIDInvalid = 5
         if "requestID" not in msg:
             self._violation("no requestID (optional, but replies cannot be matched without it)")
         mtype = msg.get("messageType")
         if not isinstance(mtype, str) or not mtype:
             self._violation("messageType missing")
-            return self._error(rid, 6, "request type missing or empty")
+            return self._error(rid, 6, "request type missing or empty")  # RequestTypeMissingOrEmpty = 6
         if mtype not in KNOWN_TYPES:
             self._violation(f"messageType {mtype!r} unknown to this stand-in")
-            return self._error(rid, 7, f"request type {mtype} unknown")
+            return self._error(rid, 7, f"request type {mtype} unknown")  # RequestTypeUnknown = 7
         if not self.api_enabled:
+            # ErrorID.cs: APIAccessDeactivated = 1. (The app may also simply not listen while
+            # "Start API" is off; a client must handle both.)
             return self._error(rid, 1, "API access deactivated")
         data = msg.get("data")
         if data is not None and not isinstance(data, dict):
@@ -146,7 +177,11 @@ class FakeVTubeStudio:
         data = data or {}
         if mtype not in NO_AUTH_NEEDED and not session["authenticated"]:
             self._violation(f"{mtype} before authenticating")
-            return self._error(rid, 8, "request requires authentication")
+            return self._error(rid, 8, "request requires authentication")  # RequestRequiresAuthetication = 8
+        if mtype not in NO_AUTH_NEEDED and session["token"] not in self.tokens:
+            # README, Authentication: after the user revokes access, "you will also get this error
+            # [50] when trying to send any requests" (every request, until it authenticates anew).
+            return self._error(rid, 50, "User has denied API access for your plugin.")
         return getattr(self, "_on_" + mtype)(rid, data, session)
 
     # -- requests ---------------------------------------------------------------------------------
@@ -167,14 +202,22 @@ class FakeVTubeStudio:
         return None
 
     def _on_AuthenticationTokenRequest(self, rid, data, session) -> dict:
-        bad = self._names_ok(rid, data, 52, 53)
+        bad = self._names_ok(rid, data, 52, 53)  # TokenRequestPluginNameInvalid / DeveloperNameInvalid
         if bad:
             return bad
         icon = data.get("pluginIcon")
         if icon is not None and not isinstance(icon, str):
             self._violation("pluginIcon is not a base64 string")
-            return self._error(rid, 54, "plugin icon invalid")
+            return self._error(rid, 54, "plugin icon invalid")  # TokenRequestPluginIconInvalid = 54
+        with self._lock:
+            if self._popup_open_in is not None:
+                return self._error(rid, 51, "token request currently ongoing")  # TokenRequestCurrentlyOngoing = 51
+            self.popups += 1
+            if self.approve is None:  # the popup stays open, no reply until the user answers
+                self._popup_open_in = session["id"]
+                return None
         if not self.approve:
+            # README, Authentication: "If they deny access, you will get the following error" (50).
             return self._error(rid, 50, "User has denied API access for your plugin.")
         token = uuid.uuid4().hex
         self.tokens[token] = (data["pluginName"], data["pluginDeveloper"])
@@ -183,13 +226,14 @@ class FakeVTubeStudio:
     def _on_AuthenticationRequest(self, rid, data, session) -> dict:
         if not isinstance(data.get("authenticationToken"), str):
             self._violation("AuthenticationRequest without authenticationToken")
-            return self._error(rid, 100, "authentication token missing")
-        bad = self._names_ok(rid, data, 101, 102)
+            return self._error(rid, 100, "authentication token missing")  # AuthenticationTokenMissing = 100
+        bad = self._names_ok(rid, data, 101, 102)  # AuthenticationPluginNameMissing / DeveloperMissing
         if bad:
             return bad
         owner = self.tokens.get(data["authenticationToken"])
         ok = owner == (data["pluginName"], data["pluginDeveloper"])
         session["authenticated"] = ok
+        session["token"], session["plugin"] = data["authenticationToken"], data["pluginName"]
         reason = ("Token valid. The plugin is authenticated for the duration of this session." if ok
                   else "Token invalid or revoked.")
         return self._envelope(rid, "AuthenticationResponse", {"authenticated": ok, "reason": reason})
@@ -210,11 +254,11 @@ class FakeVTubeStudio:
         mode = data.get("mode", "set")
         if mode not in ("set", "add"):
             self._violation(f"mode {mode!r}")
-            return self._error(rid, 455, "mode must be 'set' or 'add'")
+            return self._error(rid, 455, "mode must be 'set' or 'add'")  # InjectDataModeUnknown = 455
         values = data.get("parameterValues")
         if not isinstance(values, list) or not values:
             self._violation("parameterValues missing or empty")
-            return self._error(rid, 450, "no data provided")
+            return self._error(rid, 450, "no data provided")  # InjectDataNoDataProvided = 450
         for item in values:
             if not isinstance(item, dict) or set(item) - {"id", "value", "weight"}:
                 self._violation(f"parameterValues item {item!r}")
@@ -223,12 +267,29 @@ class FakeVTubeStudio:
             if (isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
                     or abs(value) > 1_000_000):
                 self._violation(f"{item.get('id')}: value {value!r}")
-                return self._error(rid, 451, "value invalid")
+                return self._error(rid, 451, "value invalid")  # InjectDataValueInvalid = 451
             if isinstance(weight, bool) or not isinstance(weight, (int, float)) or not 0.0 <= weight <= 1.0:
                 self._violation(f"{item.get('id')}: weight {weight!r}")
-                return self._error(rid, 452, "weight invalid")
+                return self._error(rid, 452, "weight invalid")  # InjectDataWeightInvalid = 452
             if item.get("id") not in self.parameters:
-                return self._error(rid, 453, f"parameter {item.get('id')!r} not found")  # not a breach: the app decides
+                # InjectDataParamNameNotFound = 453; not a breach: which parameters exist is the app's
+                return self._error(rid, 453, f"parameter {item.get('id')!r} not found")
+        ids = [item["id"] for item in values]
+        now = time.monotonic()
         with self._lock:
+            if mode == "set":
+                # README, "Controlling one parameter with multiple plugins": only one plugin can
+                # "set" a parameter at a time, otherwise "an error will be returned"
+                # (InjectDataParamControlledByOtherPlugin = 454). Rejecting the whole request is
+                # assumed; which parameter is in the way is in the message text only.
+                for pid in ids:
+                    owner = self._owners.get(pid)
+                    if owner and owner[0] != session["id"] and now - owner[2] < PARAM_LEASE_S:
+                        self.errors_sent.append(454)
+                        return self._envelope(rid, "APIError", {
+                            "errorID": 454, "message": f"Parameter {pid} is currently controlled by another plugin "
+                                                       f"({owner[1]})."})
+                for pid in ids:
+                    self._owners[pid] = (session["id"], session["plugin"], now)
             self.injected.append(data)
         return self._envelope(rid, "InjectParameterDataResponse", {})
