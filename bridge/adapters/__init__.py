@@ -1,6 +1,6 @@
 """Adapters from facecast's motion stream to other ecosystems' apps.
 
-    vmc.VmcSender          VMC protocol (OSC over UDP) for VSeeFace, Warudo, VNyan, EVMC4U, ...
+    vmc.VmcSender          VMC protocol (OSC over UDP) for VSeeFace, Warudo, VNyan, VMagicMirror, EVMC4U, ...
     vtubestudio.VtsClient  VTube Studio's public plugin API (WebSocket, JSON)
 
 Both take one MotionMessage at a time (`send(msg)`), never raise on a vanished app (they count the
@@ -26,6 +26,7 @@ class AdapterStats:
     frames_sent: int = 0           # ... that went out as a packet / request
     frames_dropped: int = 0        # ... that could not go out (app gone, socket refused)
     frames_superseded: int = 0     # skipped by rate limiting: a newer frame arrived before the tick
+    datagrams_sent: int = 0        # packets on the wire (VMC splits a frame over several datagrams)
     send_errors: int = 0
     last_error: str = ""
     latencies_ms: deque = field(default_factory=lambda: deque(maxlen=100_000))  # recv -> sent
@@ -40,6 +41,7 @@ class AdapterStats:
         p50, p99 = (round(float(x), 4) for x in np.percentile(lat, [50, 99])) if len(lat) else (None, None)
         return {"frames_in": self.frames_in, "frames_sent": self.frames_sent,
                 "frames_dropped": self.frames_dropped, "frames_superseded": self.frames_superseded,
+                "datagrams_sent": self.datagrams_sent,
                 "send_errors": self.send_errors, "last_error": self.last_error,
                 "latency_ms_p50": p50, "latency_ms_p99": p99}  # None: nothing sent, no figure
 

@@ -35,14 +35,26 @@ def _clip01(x: float) -> float:
 # ARKit names
 # ---------------------------------------------------------------------------------------------
 
-def arkit_name(name: str, case: str = "camel") -> str:
-    """"camel": Apple's spelling (eyeBlinkLeft); "pascal": EyeBlinkLeft, the spelling some
-    Perfect Sync models use for their BlendShapeClips (VMC names are case-sensitive)."""
-    if case == "camel":
+ARKIT_CASES = ("pascal", "apple")
+
+# PascalCase (EyeBlinkLeft) is what Perfect Sync models name their BlendShapeClips: VMagicMirror's
+# Perfect Sync guide lists the 52 clip names that way, the VMC specification's Blend/Val section and
+# VSeeFace's manual point to Unity's ARKitBlendShapeLocation (EyeBlinkLeft, JawOpen, ...), and
+# VMagicMirror's own sender uses its PascalCase keys. docs/apps/*.md cite the sources per app.
+DEFAULT_ARKIT_CASE = "pascal"
+
+
+def arkit_name(name: str, case: str = DEFAULT_ARKIT_CASE) -> str:
+    """An ARKit blendshape name (Apple's spelling, e.g. eyeBlinkLeft) in the requested case.
+
+    "pascal": EyeBlinkLeft, the Perfect Sync clip spelling; "apple": eyeBlinkLeft, as ARKit and
+    MediaPipe spell it ("camel" is accepted as another word for it). VMC names are case-sensitive.
+    """
+    if case in ("apple", "camel"):
         return name
     if case == "pascal":
         return name[0].upper() + name[1:]
-    raise ValueError(f"unknown ARKit name case {case!r}; use 'camel' or 'pascal'")
+    raise ValueError(f"unknown ARKit name case {case!r}; use 'pascal' (EyeBlinkLeft) or 'apple' (eyeBlinkLeft)")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -118,13 +118,15 @@ def _encode_cost_us(repeats: int = 600) -> dict:
     with VmcSender(VmcConfig(port=9)) as sender:
         t0 = time.perf_counter()
         for _ in range(repeats):
-            size = len(sender.encode(b, h, v))
+            datagrams = sender.encode(b, h, v)
         vmc_us = (time.perf_counter() - t0) / repeats * 1e6
     t0 = time.perf_counter()
     for _ in range(repeats):
         json.dumps({"parameterValues": [{"id": k, "value": round(x, 5)} for k, x in vts_parameters(b, h, g).items()]})
     vts_us = (time.perf_counter() - t0) / repeats * 1e6
-    return {"vmc_encode_us": round(vmc_us, 1), "vmc_bundle_bytes": size, "vts_map_json_us": round(vts_us, 1)}
+    return {"vmc_encode_us": round(vmc_us, 1), "vmc_frame_bytes": sum(len(d) for d in datagrams),
+            "vmc_datagrams_per_frame": len(datagrams), "vmc_largest_datagram_bytes": max(len(d) for d in datagrams),
+            "vts_map_json_us": round(vts_us, 1)}
 
 
 def bench_adapters(duration_s: float = 5.0) -> dict:
