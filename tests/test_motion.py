@@ -452,3 +452,57 @@ if __name__ == "__main__":
     import sys
 
     print(render_curves(*sys.argv[1:2]))
+
+
+# --- MotionStream: the mouth looks ahead, the stamps and the latency say so ------------------------------
+class _IndexLips:
+    """Stand-in lip model with lookahead L: row for frame k puts all weight on viseme (k mod 14) + 1, so a
+    frame's viseme mean says which rows it used."""
+
+    lookahead_frames = 4
+
+    def __init__(self):
+        self.frames_in = 0
+
+    def reset(self):
+        self.frames_in = 0
+
+    def step(self, mel):
+        rows = np.zeros((len(mel), len(VISEME_NAMES)), np.float32)
+        for i in range(len(mel)):
+            k = self.frames_in + i - self.lookahead_frames
+            rows[i, (k % 14) + 1 if k >= 0 else 0] = 1.0
+        self.frames_in += len(mel)
+        return rows
+
+
+@pytest.mark.parametrize("lead_s", [0.0, 0.015])
+def test_stream_mouth_leads_its_stamp_and_waits_for_the_audio(lead_s):
+    from facecast.runtime.engine.motion.features import HOP
+    from facecast.runtime.engine.motion.stream import MotionStream
+
+    stream = MotionStream(_IndexLips(), MotionEngine(rate_hz=60.0), lead_s=lead_s)
+    assert stream.lookahead_s == pytest.approx(0.04 + lead_s)
+    fed, seen = 0, []
+    audio = np.zeros(16000, np.float32)
+    for start in range(0, len(audio), 160):  # 10 ms chunks, as a microphone delivers them
+        fed += 160
+        for tf in stream.feed(audio[start:start + 160]):
+            assert tf.needed_sample_index < fed  # never emitted before the audio it needs
+            seen.append(tf)
+    for tf in seen[5:40]:
+        t1 = tf.frame.t_audio_s
+        # rows used: centres in (t0 + lead, t1 + lead] (lead 0: rows overlapping (t0, t1])
+        if lead_s:
+            lo = math.floor((t1 - 1 / 60 + lead_s) * 100 + 0.5 + 1e-9)
+            hi = math.floor((t1 + lead_s) * 100 + 0.5 + 1e-9)
+        else:
+            lo, hi = math.floor((t1 - 1 / 60) * 100 + 1e-9), math.ceil(t1 * 100 - 1e-9)
+        want = np.zeros(len(VISEME_NAMES))
+        for k in range(lo, hi):
+            want[(k % 14) + 1] += 1.0 / (hi - lo)
+        assert np.allclose(tf.frame.visemes, want, atol=1e-6), t1
+        assert tf.needed_sample_index == (hi + 4) * HOP - 1
+    # the lead costs one more 10 ms row for most frames at 60 Hz (two for every third one)
+    waits = [tf.needed_sample_index / 16000 - tf.frame.t_audio_s for tf in seen[5:65]]
+    assert np.median(waits) == pytest.approx(0.04 + (0.01 if lead_s else 0.0) + 0.0033, abs=0.004)

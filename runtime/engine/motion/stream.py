@@ -6,9 +6,9 @@
 Motion frame i shows the mouth for the audio interval ((i-1)/motion_hz, i/motion_hz] and is stamped
 t_audio = i/motion_hz. Real lips move before the sound they shape, and the mouth's smoothing (mouth.py)
 takes time to reach a pose, so the mouth of frame i is driven by the viseme rows `lead_s` AHEAD of its
-interval: ((i-1)/motion_hz + lead_s, i/motion_hz + lead_s]. The frame is emitted once the lip model has
-produced every one of those rows, i.e. once the audio up to the end of mel frame (last row + L) has
-arrived; `needed_sample_index` says which sample that was, so latency can be measured from that
+interval: the rows whose centres lie in ((i-1)/motion_hz + lead_s, i/motion_hz + lead_s]. The frame is
+emitted once the lip model has produced every one of those rows, i.e. once the audio up to the end of mel
+frame (last row + L) has arrived; `needed_sample_index` says which sample that was, so latency can be measured from that
 sample's arrival (lookahead and lead included, never hidden). Head, eyes and prosody follow the frame's
 own interval.
 The same code serves live runs and offline baking: feed the whole file, collect the frames.
@@ -28,10 +28,11 @@ from .frame import MotionFrame
 from .prosody import HOP_S, ProsodyTracker
 
 FRAME_RATE_HZ = 100  # mel / viseme rows per second
-# How far ahead of a frame's audio its mouth looks. With the mouth's quick attack/release (mouth.py) this
-# puts the lip aperture 5-13 ms BEFORE the phones against raw phone boundaries on held-out voices, degraded
-# and real speech (BENCHMARKS.md, lip sync), as real lips anticipate the sound. It costs the same in latency:
-# 15 ms keeps audio -> parameters p50 under 60 ms; 20 ms would lead more but costs r at lag 0.
+# How far ahead of a frame's audio its mouth looks. With the mouth's quick attack/release (mouth.py) this puts
+# the lip aperture 1-15 ms BEFORE the phones against raw phone boundaries on held-out voices, languages, rooms
+# and real speech (BENCHMARKS.md, lip sync), as real lips anticipate the sound. It costs latency: at 60 Hz a
+# frame waits for one more 10 ms viseme row (two for every third frame), so audio -> parameters p50 grows by
+# 10 ms; 20 ms would need two more rows for most frames and pass 60 ms.
 MOUTH_LEAD_S = 0.015
 
 
@@ -102,9 +103,14 @@ class MotionStream:
         while True:
             t0 = (self._next_motion - 1) / self.motion_hz
             t1 = self._next_motion / self.motion_hz
-            # the mouth looks lead_s ahead: rows lo..hi-1 overlap (t0 + lead_s, t1 + lead_s]
-            lo = int(math.floor((t0 + self.lead_s) * FRAME_RATE_HZ + 1e-9))
-            hi = int(math.ceil((t1 + self.lead_s) * FRAME_RATE_HZ - 1e-9))
+            if self.lead_s > 0.0:
+                # the mouth looks lead_s ahead: rows lo..hi-1 are those whose centre (k + 0.5) / 100 lies in
+                # (t0 + lead_s, t1 + lead_s]
+                lo = int(math.floor((t0 + self.lead_s) * FRAME_RATE_HZ + 0.5 + 1e-9))
+                hi = int(math.floor((t1 + self.lead_s) * FRAME_RATE_HZ + 0.5 + 1e-9))
+            else:  # rows lo..hi-1 overlap (t0, t1]
+                lo = int(math.floor(t0 * FRAME_RATE_HZ + 1e-9))
+                hi = int(math.ceil(t1 * FRAME_RATE_HZ - 1e-9))
             if hi > self._rows_done:
                 return out
             while self._rows and self._rows[0][0] < lo:
