@@ -40,7 +40,8 @@ LOWER_TEETH_FROM_MW = 0.28  # the lower teeth's edges show once it passes this
 LOWER_TEETH_MW = 0.02      # and rise at most this far above the lower lip
 LOWER_TEETH_ALPHA = 0.5
 SHARP_EDGE_PX = 1.2        # photo_blur_px of a sharp photo's lips and folds (1.1..1.4 on the docs' photos)
-MAX_SOFTEN_PX = 4.0        # the interior is blurred at most this much (a 25-pixel face enlarged reads ~5.4)
+MAX_SOFTEN_PX = 2.0        # the interior is blurred at most this much: a 25-pixel face enlarged reads ~5.4,
+                           # but blurred by 4 its opening no longer read as open to the landmark model
 
 
 def _lip_colour(image: np.ndarray, landmarks: np.ndarray) -> np.ndarray:

@@ -303,16 +303,27 @@ class PortraitRenderer:
             self._alpha_setup()
         region = self.render_tensor(frame)
         with self._stage("alpha"):
-            a = self.head_alpha[None]
-            uncovered = 1.0 - a
-            alpha = torch.addcmul(a, uncovered, self._plate_cover)
-            premult = torch.addcmul(region, uncovered, self._behind, value=-1.0)
-            colour = torch.where(alpha > 1 / 255, premult / alpha.clamp_min(1 / 255), region)
-            patch = torch.cat([colour, alpha * 255.0]).clamp_(0, 255).add_(0.5).to(torch.uint8).permute(1, 2, 0)
-        with self._stage("output"):
+            # where the warped layer is 0 the region is the plate (all painting is on the face), whose
+            # RGBA is static: only the box round the layer is worked out
             x0, y0, w, h = self.region
+            on = self.head_alpha > 0
+            rows, cols = torch.nonzero(on.any(1))[:, 0], torch.nonzero(on.any(0))[:, 0]
+            if len(rows) == 0:
+                return self._static_rgba.copy()
+            by0, by1, bx0, bx1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+            a = self.head_alpha[None, by0:by1, bx0:bx1]
+            box = region[:, by0:by1, bx0:bx1]
+            uncovered = torch.rsub(a, 1.0)
+            rgba = torch.empty((4,) + a.shape[1:], device=a.device)
+            alpha = torch.addcmul(a, uncovered, self._plate_cover[:, by0:by1, bx0:bx1], out=rgba[3:])
+            colour = torch.addcmul(box, uncovered, self._behind[:, by0:by1, bx0:bx1], value=-1.0, out=rgba[:3])
+            colour.div_(alpha.clamp_min(1 / 255))
+            colour.copy_(torch.where(alpha > 1 / 255, colour, box))
+            alpha.mul_(255.0)
+            patch = rgba.clamp_(0, 255).add_(0.5).to(torch.uint8).permute(1, 2, 0)
+        with self._stage("output"):
             out = self._static_rgba.copy()
-            out[y0:y0 + h, x0:x0 + w] = patch.cpu().numpy()
+            out[y0 + by0:y0 + by1, x0 + bx0:x0 + bx1] = patch.cpu().numpy()
         return out
 
     def render(self, frame: MotionFrame) -> np.ndarray:
