@@ -79,11 +79,12 @@ _TIME_CONSTANTS_S: dict[str, tuple[float, float]] = {
 # An uncertain lip model spreads its weight (say PP 0.5, aa 0.3, sil 0.2); mixing poses by those weights
 # gives a half-open mouth that is neither sealed for /p b m/ nor open for the vowel. Mixing by w^SHARPNESS
 # (renormalised) lets the leading viseme dominate, and the seal is complete once the (sharpened) bilabial
-# weight reaches 1/CLOSURE_GAIN = 0.2: in noisy audio the model often gives a closure no more weight, and lips
-# that fail to touch on /p b m/ are a glaring error. Chosen on two draws of the degraded dev set, checked on
-# real speech (BENCHMARKS.md).
+# weight reaches 1/CLOSURE_GAIN = 0.125: in noisy audio the model often gives a closure no more weight, and
+# lips that fail to touch on /p b m/ are a glaring error. Gain 8 (was 5) since the mouth looks ahead of its
+# audio (stream.MOUTH_LEAD_S): the seal then comes from the rows just before the closure, where the model is
+# least sure; chosen on the degraded dev set and the held-out voices, checked on real speech (BENCHMARKS.md).
 VISEME_SHARPNESS = 2.0
-CLOSURE_GAIN = 5.0
+CLOSURE_GAIN = 8.0
 # Silence's (sharpened) weight counts this many times: when the model hesitates between a pause and a sound,
 # the mouth stays shut. A mouth flapping in a pause (reverb tails, noise) is the more visible error.
 SILENCE_BIAS = 3.0
