@@ -306,11 +306,12 @@ class PortraitRenderer:
             # where the warped layer is 0 the region is the plate (all painting is on the face), whose
             # RGBA is static: only the box round the layer is worked out
             x0, y0, w, h = self.region
-            on = self.head_alpha > 0
-            rows, cols = torch.nonzero(on.any(1))[:, 0], torch.nonzero(on.any(0))[:, 0]
-            if len(rows) == 0:
+            rows = (self.head_alpha.amax(1) > 0).to(torch.uint8)
+            cols = (self.head_alpha.amax(0) > 0).to(torch.uint8)
+            if not bool(rows.any()):
                 return self._static_rgba.copy()
-            by0, by1, bx0, bx1 = int(rows[0]), int(rows[-1]) + 1, int(cols[0]), int(cols[-1]) + 1
+            by0, by1 = int(rows.argmax()), h - int(rows.flip(0).argmax())
+            bx0, bx1 = int(cols.argmax()), w - int(cols.flip(0).argmax())
             a = self.head_alpha[None, by0:by1, bx0:bx1]
             box = region[:, by0:by1, bx0:bx1]
             uncovered = torch.rsub(a, 1.0)
@@ -318,12 +319,14 @@ class PortraitRenderer:
             alpha = torch.addcmul(a, uncovered, self._plate_cover[:, by0:by1, bx0:bx1], out=rgba[3:])
             colour = torch.addcmul(box, uncovered, self._behind[:, by0:by1, bx0:bx1], value=-1.0, out=rgba[:3])
             colour.div_(alpha.clamp_min(1 / 255))
-            colour.copy_(torch.where(alpha > 1 / 255, colour, box))
+            torch.where(alpha > 1 / 255, colour, box, out=colour)
             alpha.mul_(255.0)
-            patch = rgba.clamp_(0, 255).add_(0.5).to(torch.uint8).permute(1, 2, 0)
+            rgba.clamp_(0, 255).add_(0.5)
         with self._stage("output"):
             out = self._static_rgba.copy()
-            out[y0 + by0:y0 + by1, x0 + bx0:x0 + bx1] = patch.cpu().numpy()
+            # rounded (+0.5 above, truncated here) and interleaved into the frame in one pass
+            view = torch.from_numpy(out)[y0 + by0:y0 + by1, x0 + bx0:x0 + bx1]
+            view.permute(2, 0, 1).copy_(rgba.cpu())
         return out
 
     def render(self, frame: MotionFrame) -> np.ndarray:
@@ -332,8 +335,9 @@ class PortraitRenderer:
         with self._stage("output"):
             x0, y0, w, h = self.region
             out = self._image_u8.copy()
-            patch = region.clamp_(0, 255).add_(0.5).to(torch.uint8).permute(1, 2, 0)
-            out[y0:y0 + h, x0:x0 + w] = patch.cpu().numpy()
+            # rounded (+0.5, then truncated by the copy) and interleaved into the frame in one pass
+            view = torch.from_numpy(out)[y0:y0 + h, x0:x0 + w]
+            view.permute(2, 0, 1).copy_(region.clamp_(0, 255).add_(0.5).cpu())
         return out
 
 
