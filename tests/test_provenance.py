@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import re
 import shutil
@@ -16,34 +15,10 @@ from PIL import Image
 from facecast.runtime.engine.config import config_dir
 from facecast.runtime.engine.provenance import Marker, Payload, detect, installation_id
 from facecast.runtime.engine.provenance import pattern
+from facecast.runtime.workshop.bench.watermark import jpeg_roundtrip, psnr_db, resize_rgb, rgb_uint8
 
 PORTRAIT = "runtime/assets/portrait.png"
 PAYLOAD = Payload("a1b2c3", "0.1.0")
-
-
-def _rgb(a: np.ndarray) -> np.ndarray:
-    if a.dtype == bool:
-        a = a.astype(np.uint8) * 255
-    elif a.dtype != np.uint8:
-        a = np.clip(a * 255, 0, 255).astype(np.uint8)
-    if a.ndim == 2:
-        a = np.stack([a] * 3, axis=-1)
-    return np.ascontiguousarray(a[..., :3])
-
-
-def _resize(rgb: np.ndarray, w: int, h: int) -> np.ndarray:
-    return np.asarray(Image.fromarray(rgb).resize((w, h), Image.BILINEAR))
-
-
-def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
-    buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
-    return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
-
-
-def _psnr_db(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0 ** 2 / mse))
 
 
 def _h264(frames: list[np.ndarray], kbps: int) -> list[np.ndarray]:
@@ -64,11 +39,11 @@ def _obs_canvas(face: np.ndarray, scale: float, x: int, y: int) -> np.ndarray:
 
     yy, xx = np.mgrid[0:1080, 0:1920]
     canvas = np.stack([xx * 255 // 1919, yy * 255 // 1079, np.full_like(xx, 60)], axis=-1).astype(np.uint8)
-    canvas[600:1000, 1100:1700] = _resize(_rgb(data.coffee()), 600, 400)
+    canvas[600:1000, 1100:1700] = resize_rgb(rgb_uint8(data.coffee()), 600, 400)
     canvas[80:120, 900:1800] = 255
     canvas[90:110, 920:1700:40] = 0
     s = int(round(face.shape[0] * scale))
-    canvas[y:y + s, x:x + s] = _resize(face, s, s)
+    canvas[y:y + s, x:x + s] = resize_rgb(face, s, s)
     return canvas
 
 
@@ -147,9 +122,9 @@ def test_only_the_config_module_reads_the_environment():
 def test_mark_is_invisible_by_psnr(portrait, marker):
     from skimage import data
 
-    for img in [portrait, _rgb(data.astronaut()), _resize(_rgb(data.coffee()), 512, 512),
+    for img in [portrait, rgb_uint8(data.astronaut()), resize_rgb(rgb_uint8(data.coffee()), 512, 512),
                 np.full((512, 512, 3), 128, np.uint8)]:
-        assert _psnr_db(img, marker.mark(img)) >= 40.0
+        assert psnr_db(img, marker.mark(img)) >= 40.0
 
 
 def test_mark_is_the_saturating_add_of_the_offset(portrait, marker):
@@ -179,11 +154,11 @@ def test_untouched_frame(marked):
 
 @pytest.mark.parametrize("quality", [60, 75, 90])
 def test_survives_jpeg(marked, quality):
-    _assert_found(_jpeg(marked, quality), f"JPEG q{quality}")
+    _assert_found(jpeg_roundtrip(marked, quality), f"JPEG q{quality}")
 
 
 def test_survives_downscale_to_256(marked):
-    _assert_found(_resize(marked, 256, 256), "downscaled to 256²")
+    _assert_found(resize_rgb(marked, 256, 256), "downscaled to 256²")
 
 
 @pytest.mark.parametrize("frac", [0.05, 0.10])
@@ -195,13 +170,13 @@ def test_survives_crop(marked, frac, where):
 
 
 def test_survives_crop_scaled_back_to_full_size(marked):
-    _assert_found(_resize(marked[26:486, 26:486], 512, 512), "10 % crop blown back up to 512²")
+    _assert_found(resize_rgb(marked[26:486, 26:486], 512, 512), "10 % crop blown back up to 512²")
 
 
 @pytest.mark.parametrize("scale,capture", [(0.75, (1920, 1080)), (0.75, (1280, 720)), (1.0, (1600, 900))])
 def test_survives_obs_canvas_screen_capture(marked, scale, capture):
     canvas = _obs_canvas(marked, scale, x=170, y=210)
-    shot = _jpeg(_resize(canvas, *capture), 85)
+    shot = jpeg_roundtrip(resize_rgb(canvas, *capture), 85)
     # one still of a busy canvas carries too little of the mark to spell the payload every time
     _assert_found(shot, f"OBS canvas at {scale}x captured at {capture}", payload=False)
 
@@ -226,20 +201,20 @@ def test_survives_h264_at_1_mbit_in_one_still_frame(marked):
 def _unmarked_corpus(portrait: np.ndarray) -> list[tuple[str, np.ndarray]]:
     from skimage import data
 
-    out = [("portrait", portrait), ("portrait-jpeg60", _jpeg(portrait, 60))]
+    out = [("portrait", portrait), ("portrait-jpeg60", jpeg_roundtrip(portrait, 60))]
     for name in ["astronaut", "camera", "checkerboard", "chelsea", "clock", "coffee", "coins", "colorwheel",
                  "horse", "logo", "moon", "page", "rocket", "text", "grass", "gravel", "brick", "cat",
                  "shepp_logan_phantom", "hubble_deep_field", "immunohistochemistry", "cell"]:
-        img = _rgb(getattr(data, name)())
+        img = rgb_uint8(getattr(data, name)())
         out.append((name, img))
-        out.append((f"{name}-512", _resize(img, 512, 512)))
+        out.append((f"{name}-512", resize_rgb(img, 512, 512)))
     rng = np.random.default_rng(7)
     for i in range(10):  # random crops and rescales of the natural pictures
         src = out[2 + 2 * int(rng.integers(0, 22))][1]
         h, w = src.shape[:2]
         ch, cw = int(h * rng.uniform(0.5, 0.9)), int(w * rng.uniform(0.5, 0.9))
         y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
-        out.append((f"crop{i}", _resize(src[y:y + ch, x:x + cw], int(cw * 1.3), int(ch * 1.3))))
+        out.append((f"crop{i}", resize_rgb(src[y:y + ch, x:x + cw], int(cw * 1.3), int(ch * 1.3))))
     yy, xx = np.mgrid[0:512, 0:512]
     patterns_ = {  # test patterns: periodic ones are the hardest, they have their own autocorrelation peaks
         "bars": ((xx // 64) % 2 * 255), "checker16": (((xx // 16) + (yy // 16)) % 2 * 255),
@@ -248,7 +223,7 @@ def _unmarked_corpus(portrait: np.ndarray) -> list[tuple[str, np.ndarray]]:
         "ramp": xx / 2, "noise": rng.integers(0, 256, (512, 512)), "flat": np.full((512, 512), 90),
     }
     for name, p in patterns_.items():
-        out.append((name, _rgb(p.astype(np.uint8))))
+        out.append((name, rgb_uint8(p.astype(np.uint8))))
     if shutil.which("ffmpeg"):
         for src in ["testsrc=size=512x512:rate=5", "smptebars=size=640x480:rate=5", "mandelbrot=size=512x512:rate=5",
                     "testsrc2=size=512x512:rate=5", "cellauto=size=512x512:rate=5"]:

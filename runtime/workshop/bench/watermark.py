@@ -38,7 +38,7 @@ FFMPEG_SOURCES = ["testsrc=size=512x512", "smptebars=size=640x480", "mandelbrot=
                   "testsrc2=size=512x512", "cellauto=size=512x512"]
 
 
-def _rgb(a: np.ndarray) -> np.ndarray:
+def rgb_uint8(a: np.ndarray) -> np.ndarray:
     """Any scikit-image sample (bool, float 0..1, gray, RGBA) -> (H, W, 3) uint8."""
     if a.dtype == bool:
         a = a.astype(np.uint8) * 255
@@ -49,11 +49,11 @@ def _rgb(a: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(a[..., :3])
 
 
-def _resize(rgb: np.ndarray, w: int, h: int) -> np.ndarray:
+def resize_rgb(rgb: np.ndarray, w: int, h: int) -> np.ndarray:
     return np.asarray(Image.fromarray(rgb).resize((w, h), Image.BILINEAR))
 
 
-def _jpeg(rgb: np.ndarray, quality: int) -> np.ndarray:
+def jpeg_roundtrip(rgb: np.ndarray, quality: int) -> np.ndarray:
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="JPEG", quality=quality)
     return np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB"))
@@ -87,7 +87,7 @@ def canvas_1080p(face: np.ndarray, scale: float, x: int = 170, y: int = 210) -> 
     canvas[80:120, 900:1800] = 255
     canvas[90:110, 920:1700:40] = 0
     s = int(round(face.shape[0] * scale))
-    canvas[y:y + s, x:x + s] = _resize(face, s, s)
+    canvas[y:y + s, x:x + s] = resize_rgb(face, s, s)
     return canvas
 
 
@@ -100,23 +100,23 @@ def _ffmpeg_frames(source: str, n: int) -> list[np.ndarray]:
 
 def unmarked_corpus(portrait: np.ndarray) -> list[tuple[str, np.ndarray]]:
     """(name, (H, W, 3) uint8) pictures that never went through facecast's marker."""
-    out = [("portrait", portrait), ("portrait-jpeg60", _jpeg(portrait, 60))]
+    out = [("portrait", portrait), ("portrait-jpeg60", jpeg_roundtrip(portrait, 60))]
     try:
         from skimage import data
     except ImportError:  # scikit-image is a dev extra: the corpus is smaller without it, and says so
         data = None
     naturals = []
     for name in SKIMAGE_PICTURES if data is not None else []:
-        img = _rgb(getattr(data, name)())
+        img = rgb_uint8(getattr(data, name)())
         naturals.append(img)
-        out += [(name, img), (f"{name}-512", _resize(img, FRAME_PX, FRAME_PX))]
+        out += [(name, img), (f"{name}-512", resize_rgb(img, FRAME_PX, FRAME_PX))]
     rng = np.random.default_rng(7)
     for i in range(10 if naturals else 0):  # random crops and rescales of the natural pictures
         src = naturals[int(rng.integers(0, len(naturals)))]
         h, w = src.shape[:2]
         ch, cw = int(h * rng.uniform(0.5, 0.9)), int(w * rng.uniform(0.5, 0.9))
         y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
-        out.append((f"crop{i}", _resize(src[y:y + ch, x:x + cw], int(cw * 1.3), int(ch * 1.3))))
+        out.append((f"crop{i}", resize_rgb(src[y:y + ch, x:x + cw], int(cw * 1.3), int(ch * 1.3))))
     yy, xx = np.mgrid[0:FRAME_PX, 0:FRAME_PX]
     patterns = {  # periodic patterns are the hardest: they have autocorrelation peaks of their own
         "bars": (xx // 64) % 2 * 255, "checker16": ((xx // 16) + (yy // 16)) % 2 * 255,
@@ -125,7 +125,7 @@ def unmarked_corpus(portrait: np.ndarray) -> list[tuple[str, np.ndarray]]:
         "grating96": 127.5 + 100 * np.sin(2 * np.pi * xx / 96.0) * np.sin(2 * np.pi * yy / 96.0),
         "ramp": xx / 2, "noise": rng.integers(0, 256, (FRAME_PX, FRAME_PX)), "flat": np.full((FRAME_PX, FRAME_PX), 90),
     }
-    out += [(name, _rgb(p.astype(np.uint8))) for name, p in patterns.items()]
+    out += [(name, rgb_uint8(p.astype(np.uint8))) for name, p in patterns.items()]
     if shutil.which("ffmpeg"):
         for src in FFMPEG_SOURCES:
             out += [(f"{src.split('=')[0]}-{k}", f) for k, f in enumerate(_ffmpeg_frames(src, 2))]
@@ -173,13 +173,13 @@ def bench_watermark(runs: int = 5, frames_per_run: int = 200) -> dict:
     lo = (FRAME_PX - keep) // 2
     cases = {
         "untouched": [marked],
-        "jpeg_q60": [_jpeg(marked, 60)],
-        "downscale_256": [_resize(marked, 256, 256)],
+        "jpeg_q60": [jpeg_roundtrip(marked, 60)],
+        "downscale_256": [resize_rgb(marked, 256, 256)],
         "crop_10pct": [marked[lo:lo + keep, lo:lo + keep]],
-        "crop_10pct_scaled_back_512": [_resize(marked[lo:lo + keep, lo:lo + keep], FRAME_PX, FRAME_PX)],
-        "canvas_1080p_0.75x_captured_1080p_jpeg85": [_jpeg(canvas_1080p(marked, 0.75), 85)],
-        "canvas_1080p_0.75x_captured_720p_jpeg85": [_jpeg(_resize(canvas_1080p(marked, 0.75), 1280, 720), 85)],
-        "downscale_256_then_jpeg_q60": [_jpeg(_resize(marked, 256, 256), 60)],
+        "crop_10pct_scaled_back_512": [resize_rgb(marked[lo:lo + keep, lo:lo + keep], FRAME_PX, FRAME_PX)],
+        "canvas_1080p_0.75x_captured_1080p_jpeg85": [jpeg_roundtrip(canvas_1080p(marked, 0.75), 85)],
+        "canvas_1080p_0.75x_captured_720p_jpeg85": [jpeg_roundtrip(resize_rgb(canvas_1080p(marked, 0.75), 1280, 720), 85)],
+        "downscale_256_then_jpeg_q60": [jpeg_roundtrip(resize_rgb(marked, 256, 256), 60)],
     }
     if shutil.which("ffmpeg"):
         # a moving source, so the encoder cannot coast on one picture; verify reads every 8th frame of a file,
