@@ -66,26 +66,12 @@ def festival_phone(name: str, voice: str) -> str:
 def parse_segs(text: str, voice: str, duration_s: float) -> list[tuple[float, float, str]]:
     """`utt.save.segs` output ("#" header, then "end_s 100 phone" lines) -> (start_s, end_s, name) tiling
     [0, duration_s], consecutive pauses merged."""
-    out: list[tuple[float, float, str]] = []
-    t_s = 0.0
+    ends = []
     for line in text.splitlines():
         parts = line.split()
-        if len(parts) != 3:
-            continue
-        end_s, name = min(float(parts[0]), duration_s), festival_phone(parts[2], voice)
-        if end_s <= t_s:
-            continue
-        if out and name == sd.PAUSE and out[-1][2] == sd.PAUSE:
-            out[-1] = (out[-1][0], end_s, sd.PAUSE)
-        else:
-            out.append((t_s, end_s, name))
-        t_s = end_s
-    if duration_s > t_s + 1e-9:
-        if out and out[-1][2] == sd.PAUSE:
-            out[-1] = (out[-1][0], duration_s, sd.PAUSE)
-        else:
-            out.append((t_s, duration_s, sd.PAUSE))
-    return out
+        if len(parts) == 3:
+            ends.append((float(parts[0]), festival_phone(parts[2], voice)))
+    return sd.tile_phones(ends, duration_s)
 
 
 def synthesize_festival(text: str, voice: str = "kal", pad_s: float = 0.0) -> sd.PhoneTimedSpeech:

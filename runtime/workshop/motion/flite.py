@@ -32,25 +32,11 @@ def flite_available() -> bool:
 def parse_psdur(text: str, duration_s: float) -> list[tuple[float, float, str]]:
     """flite's "-psdur" output ("pau:0.164 hh:0.255 ...", end times in seconds) -> (start_s, end_s, name)
     tiling [0, duration_s]; names as IPA or PAUSE (speechdata.arpabet_phone); empty phones dropped."""
-    out: list[tuple[float, float, str]] = []
-    t_s = 0.0
+    ends = []
     for item in text.split():
         name, _, end = item.rpartition(":")
-        ipa = sd.arpabet_phone(name)
-        end_s = min(float(end), duration_s)
-        if end_s <= t_s:
-            continue
-        if out and ipa == sd.PAUSE and out[-1][2] == sd.PAUSE:
-            out[-1] = (out[-1][0], end_s, sd.PAUSE)
-        else:
-            out.append((t_s, end_s, ipa))
-        t_s = end_s
-    if duration_s > t_s + 1e-9:
-        if out and out[-1][2] == sd.PAUSE:
-            out[-1] = (out[-1][0], duration_s, sd.PAUSE)
-        else:
-            out.append((t_s, duration_s, sd.PAUSE))
-    return out
+        ends.append((float(end), sd.arpabet_phone(name)))
+    return sd.tile_phones(ends, duration_s)
 
 
 def synthesize_flite(text: str, voice: str = "awb", duration_stretch: float = 1.0,

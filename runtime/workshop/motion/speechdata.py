@@ -59,6 +59,29 @@ ARPABET_IPA: dict[str, str] = {
 ARPABET_SILENCE = frozenset({"PAU", "SIL", "SP", "+NSN+", "+SPN+", "+BREATH+", "+NOISE+"})
 
 
+
+def tile_phones(ends: list[tuple[float, str]], duration_s: float) -> list[tuple[float, float, str]]:
+    """(end_s, name) pairs in time order, as a synthesizer reports them -> (start_s, end_s, name) intervals
+    tiling [0, duration_s]: ends clipped to the audio, empty phones dropped, consecutive pauses merged, and
+    the rest of the audio a pause."""
+    out: list[tuple[float, float, str]] = []
+    t_s = 0.0
+    for end, name in ends:
+        end_s = min(float(end), duration_s)
+        if end_s <= t_s:
+            continue
+        if out and name == PAUSE and out[-1][2] == PAUSE:
+            out[-1] = (out[-1][0], end_s, PAUSE)
+        else:
+            out.append((t_s, end_s, name))
+        t_s = end_s
+    if duration_s > t_s + 1e-9:
+        if out and out[-1][2] == PAUSE:
+            out[-1] = (out[-1][0], duration_s, PAUSE)
+        else:
+            out.append((t_s, duration_s, PAUSE))
+    return out
+
 def arpabet_phone(name: str) -> str:
     """An ARPAbet phone name in any case, stress digit allowed ("AE1", "ax", "pau") -> its IPA symbol, or
     PAUSE for silence; ValueError for a name that is neither."""
