@@ -23,8 +23,7 @@ import numpy as np
 from PIL import Image, ImageDraw
 from scipy import ndimage
 
-from facecast.runtime.engine.avatar.mesh import (INNER_LIP, LOWER_INNER_LIP, LOWER_OUTER_LIP, OUTER_LIP, UPPER_INNER_LIP,
-                                          UPPER_OUTER_LIP)
+from facecast.runtime.engine.avatar.mesh import (INNER_LIP, LOWER_INNER_LIP, OUTER_LIP, UPPER_INNER_LIP)
 
 MIN_TEETH_MW2 = 0.02       # fewer teeth pixels than this share of mouth width squared: no teeth showing
 TEETH_SAT = 0.75           # teeth: saturation below this share of the lips' ...

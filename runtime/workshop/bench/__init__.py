@@ -6,12 +6,13 @@ from __future__ import annotations
 import os
 import platform
 
+import numpy as np
+
 SAMPLE_RATE_HZ = 16000
 
 
 def machine_info() -> dict:
     """What a figure was measured on; `loadavg` tells whether the machine was quiet."""
-    import numpy as np
     import zmq
 
     try:
@@ -32,8 +33,6 @@ def machine_info() -> dict:
 
 def speech_clip(duration_s: float) -> np.ndarray:
     """(n,) float32 16 kHz mono: the bundled sample speech, looped with 0.5 s pauses to duration_s."""
-    import numpy as np
-
     from facecast.runtime.engine.audio.files import load_audio_16k
     from facecast.runtime.engine.config import SAMPLE_SPEECH
 
