@@ -29,6 +29,9 @@ def installation_id(folder: Path) -> str:
     """6 hex digits, made once (first call) and read back from `folder`/installation.json afterwards.
     folder: the installation's config folder (engine.config.config_dir() finds it)."""
     path = folder / ID_FILE
+    # whether it was there is taken before reading: a file that appears between a failed read and the
+    # write below is another first run's, to be used, not a damaged one to replace
+    damaged = path.exists()
     ident = _read_id(path)
     if ident is not None:
         return ident
@@ -36,7 +39,7 @@ def installation_id(folder: Path) -> str:
     tmp = folder / f".{ID_FILE}.{os.getpid()}.{secrets.token_hex(4)}.tmp"
     tmp.write_text(json.dumps({"installation_id": f"{secrets.randbits(24):06x}"}) + "\n")
     try:
-        if path.exists():
+        if damaged:
             os.replace(tmp, path)  # damaged: replaced whole, never left half-written
         else:
             try:
