@@ -15,22 +15,10 @@ from PIL import Image
 from facecast.runtime.engine.config import config_dir
 from facecast.runtime.engine.provenance import Marker, Payload, detect, installation_id
 from facecast.runtime.engine.provenance import pattern
-from facecast.runtime.workshop.bench.watermark import jpeg_roundtrip, psnr_db, resize_rgb, rgb_uint8
+from facecast.runtime.workshop.bench.watermark import h264, jpeg_roundtrip, psnr_db, resize_rgb, rgb_uint8
 
 PORTRAIT = "runtime/assets/portrait.png"
 PAYLOAD = Payload("a1b2c3", "0.1.0")
-
-
-def _h264(frames: list[np.ndarray], kbps: int) -> list[np.ndarray]:
-    """Encode with libx264 at `kbps` and decode back: (H, W, 3) uint8 frames in and out."""
-    h, w = frames[0].shape[:2]
-    enc = subprocess.run(["ffmpeg", "-loglevel", "error", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}",
-                          "-r", "30", "-i", "-", "-c:v", "libx264", "-b:v", f"{kbps}k", "-pix_fmt", "yuv420p",
-                          "-f", "mp4", "-movflags", "frag_keyframe+empty_moov", "-"],
-                         input=b"".join(f.tobytes() for f in frames), capture_output=True, check=True).stdout
-    raw = subprocess.run(["ffmpeg", "-loglevel", "error", "-i", "-", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
-                         input=enc, capture_output=True, check=True).stdout
-    return list(np.frombuffer(raw, np.uint8).reshape(-1, h, w, 3))
 
 
 def _obs_canvas(face: np.ndarray, scale: float, x: int, y: int) -> np.ndarray:
@@ -186,13 +174,13 @@ def test_survives_h264_at_1_mbit(portrait, marker):
     # a moving source: the face drifts and brightens, so the encoder cannot coast on one static picture
     frames = [marker.mark(np.clip(np.roll(portrait, (i, 2 * i), axis=(0, 1)).astype(np.int16) + i, 0, 255)
                           .astype(np.uint8)) for i in range(20)]
-    decoded = _h264(frames, 1000)
+    decoded = h264(frames, 1000)
     _assert_found(decoded[0], "H.264 frames read together", frames=decoded[::4])
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="needs ffmpeg with libx264")
 def test_survives_h264_at_1_mbit_in_one_still_frame(marked):
-    decoded = _h264([marked] * 20, 1000)
+    decoded = h264([marked] * 20, 1000)
     _assert_found(decoded[12], "one frame of a still H.264 video at 1 Mbit/s")
 
 
