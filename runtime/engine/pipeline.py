@@ -26,6 +26,7 @@ from facecast.runtime.engine.intake import Busy, FileRefused, Preparer, read_cli
 from facecast.runtime.engine.session import (MIC_GAP_S, PUSH_JITTER_S, SAMPLE_RATE_HZ, Session, SessionStats,  # noqa: F401
                                       make_lips)
 
+
 class SessionLimit(RuntimeError):
     """create_session beyond RuntimeConfig.max_sessions; the message names the limit and the fix."""
 
