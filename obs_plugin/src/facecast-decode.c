@@ -52,8 +52,8 @@ const char *fc_status_name(enum fc_status status)
 		return "version";
 	case FC_TOO_LARGE:
 		return "too_large";
-	case FC_NOT_FRAME:
-		return "not_frame";
+	case FC_OTHER_KIND:
+		return "other_kind";
 	case FC_BAD_PIXELS:
 		return "bad_pixels";
 	}
@@ -212,10 +212,13 @@ static bool msgpack_bounded(const uint8_t *p, size_t n)
 	return true;
 }
 
-/* -- frame parsing ------------------------------------------------------------------------ */
+/* -- message parsing ---------------------------------------------------------------------- */
 
-static enum fc_status check_header(const msgpack_object *h, const struct fc_part *topic,
-				   struct fc_frame_info *out, char *err, size_t err_size)
+/* The fields every stream header carries (v, type, seq, t_audio, t_wall, session), into the
+ * matching fields of out; *type is the header's type string. */
+static enum fc_status check_common(const msgpack_object *h, const struct fc_part *topic,
+				   struct fc_frame_info *out, const msgpack_object **type_out, char *err,
+				   size_t err_size)
 {
 	if (h->type != MSGPACK_OBJECT_MAP)
 		return fail(FC_MALFORMED, err, err_size, "header is not a msgpack map");
@@ -231,8 +234,7 @@ static enum fc_status check_header(const msgpack_object *h, const struct fc_part
 			    out->v_major, out->v_minor, FC_PROTOCOL_MAJOR);
 
 	const msgpack_object *type = field(h, "type");
-	bool is_frame = str_eq(type, "frame");
-	if (!is_frame && !str_eq(type, "motion") && !str_eq(type, "event"))
+	if (!str_eq(type, "frame") && !str_eq(type, "motion") && !str_eq(type, "event"))
 		return fail(FC_MALFORMED, err, err_size, "header 'type' missing or unknown");
 
 	if (!get_uint(field(h, "seq"), &out->seq))
@@ -255,9 +257,22 @@ static enum fc_status check_header(const msgpack_object *h, const struct fc_part
 	if (topic->size != type_len + 1 + ses_len || memcmp(topic->data, type->via.str.ptr, type_len) != 0 ||
 	    topic->data[type_len] != '/' || memcmp(topic->data + type_len + 1, out->session, ses_len) != 0)
 		return fail(FC_MALFORMED, err, err_size, "topic does not match the header's type/session");
+	*type_out = type;
+	return FC_OK;
+}
 
-	if (!is_frame)
-		return fail(FC_NOT_FRAME, err, err_size, "not a frame message");
+static enum fc_status check_frame(const msgpack_object *h, const struct fc_part *parts, void *out_,
+				  char *err, size_t err_size)
+{
+	struct fc_frame_info *out = out_;
+	const msgpack_object *type;
+	enum fc_status st = check_common(h, &parts[0], out, &type, err, err_size);
+	if (st != FC_OK)
+		return st;
+	if (!str_eq(type, "frame"))
+		return fail(FC_OTHER_KIND, err, err_size, "not a frame message");
+	out->payload = parts[2].data;
+	out->payload_size = parts[2].size;
 
 	const msgpack_object *fmt = field(h, "fmt");
 	const msgpack_object *w = field(h, "w"), *hh = field(h, "h"), *stride = field(h, "stride");
@@ -302,10 +317,38 @@ static enum fc_status check_header(const msgpack_object *h, const struct fc_part
 	return FC_OK;
 }
 
-enum fc_status fc_parse_frame(const struct fc_part *parts, size_t n_parts, struct fc_frame_info *out,
-			      char *err, size_t err_size)
+static enum fc_status check_stats(const msgpack_object *h, const struct fc_part *parts, void *out_,
+				  char *err, size_t err_size)
 {
-	memset(out, 0, sizeof(*out));
+	struct fc_stats_info *out = out_;
+	struct fc_frame_info stamp; /* the common fields; only the session is kept */
+	memset(&stamp, 0, sizeof(stamp));
+	const msgpack_object *type;
+	enum fc_status st = check_common(h, &parts[0], &stamp, &type, err, err_size);
+	if (st != FC_OK)
+		return st;
+	if (!str_eq(type, "event"))
+		return fail(FC_OTHER_KIND, err, err_size, "not an event message");
+	const msgpack_object *name = field(h, "name"), *data = field(h, "data");
+	if (!name || name->type != MSGPACK_OBJECT_STR || !data || data->type != MSGPACK_OBJECT_MAP)
+		return fail(FC_MALFORMED, err, err_size, "event header lacks name (str) or data (map)");
+	if (!str_eq(name, "stats"))
+		return fail(FC_OTHER_KIND, err, err_size, "not a stats event");
+	memcpy(out->session, stamp.session, sizeof(out->session));
+	/* data's values are free-form (a newer runtime may add or change them): a figure that is
+	 * missing or not a number leaves the event valid and the figure unknown */
+	if (!get_time(field(data, "frame_latency_ms_p50"), &out->frame_latency_ms_p50))
+		out->frame_latency_ms_p50 = NAN;
+	return FC_OK;
+}
+
+typedef enum fc_status (*check_fn)(const msgpack_object *h, const struct fc_part *parts, void *out,
+				   char *err, size_t err_size);
+
+/* Part count, sizes and msgpack of [topic, header, payload]; then check reads the header. */
+static enum fc_status parse_message(const struct fc_part *parts, size_t n_parts, check_fn check, void *out,
+				    char *err, size_t err_size)
+{
 	if (err && err_size)
 		err[0] = '\0';
 	if (n_parts != 3)
@@ -316,8 +359,6 @@ enum fc_status fc_parse_frame(const struct fc_part *parts, size_t n_parts, struc
 	if (parts[1].size > FC_MAX_HEADER_BYTES)
 		return fail(FC_TOO_LARGE, err, err_size, "header is %zu bytes, limit %u", parts[1].size,
 			    FC_MAX_HEADER_BYTES);
-	out->payload = parts[2].data;
-	out->payload_size = parts[2].size;
 
 	msgpack_unpacked result;
 	msgpack_unpacked_init(&result);
@@ -334,10 +375,25 @@ enum fc_status fc_parse_frame(const struct fc_part *parts, size_t n_parts, struc
 			status = fail(FC_MALFORMED, err, err_size, "header has %zu bytes after its map",
 				      parts[1].size - off);
 		else
-			status = check_header(&result.data, &parts[0], out, err, err_size);
+			status = check(&result.data, parts, out, err, err_size);
 	}
 	msgpack_unpacked_destroy(&result);
 	return status;
+}
+
+enum fc_status fc_parse_frame(const struct fc_part *parts, size_t n_parts, struct fc_frame_info *out,
+			      char *err, size_t err_size)
+{
+	memset(out, 0, sizeof(*out));
+	return parse_message(parts, n_parts, check_frame, out, err, err_size);
+}
+
+enum fc_status fc_parse_stats(const struct fc_part *parts, size_t n_parts, struct fc_stats_info *out,
+			      char *err, size_t err_size)
+{
+	memset(out, 0, sizeof(*out));
+	out->frame_latency_ms_p50 = NAN;
+	return parse_message(parts, n_parts, check_stats, out, err, err_size);
 }
 
 /* -- pixels ------------------------------------------------------------------------------- */

@@ -26,7 +26,7 @@ enum fc_status {
 	FC_MALFORMED,   /* "malformed": bad parts, msgpack, fields or geometry */
 	FC_VERSION,     /* "version": another major protocol version */
 	FC_TOO_LARGE,   /* "too_large": header or payload over the protocol's limits */
-	FC_NOT_FRAME,   /* a well-formed header of another kind (motion, event) */
+	FC_OTHER_KIND,  /* well-formed, but not the kind the parser reads (motion, event; see each) */
 	FC_BAD_PIXELS,  /* header fine, but the JPEG does not decode to the announced size */
 };
 
@@ -52,9 +52,23 @@ struct fc_frame_info {
 };
 
 /* Parse and validate [topic, header, payload]. On success fills *out (geometry already
- * checked against the payload length for raw formats). err gets a one-line reason. */
+ * checked against the payload length for raw formats); FC_OTHER_KIND for a valid motion or
+ * event message. err gets a one-line reason. */
 enum fc_status fc_parse_frame(const struct fc_part *parts, size_t n_parts,
 			      struct fc_frame_info *out, char *err, size_t err_size);
+
+/* The one figure the plugin takes from the runtime's once-a-second "stats" event. */
+struct fc_stats_info {
+	char session[FC_MAX_SESSION_CHARS + 1];
+	/* p50 from the arrival of the audio a frame shows to the frame's publication (its t_wall);
+	 * NAN when the event has none (no frame rendered yet) or it is not a number */
+	double frame_latency_ms_p50;
+};
+
+/* Parse [topic, header, payload] as an event: FC_OK and *out filled for a "stats" event,
+ * FC_OTHER_KIND for any other valid message; errors as fc_parse_frame's. */
+enum fc_status fc_parse_stats(const struct fc_part *parts, size_t n_parts,
+			      struct fc_stats_info *out, char *err, size_t err_size);
 
 /* Bytes per pixel on the wire; 0 for jpeg. */
 unsigned fc_bytes_per_pixel(enum fc_pixel_format fmt);

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <util/bmem.h>
 #include <util/dstr.h>
 #include <util/platform.h>
@@ -19,6 +20,7 @@
 #include <zmq.h>
 
 #include "facecast-decode.h"
+#include "facecast-latency.h"
 #include "facecast-settings.h"
 
 #define RECV_POLL_MS 100      /* how long the thread waits before re-checking its stop flag */
@@ -35,6 +37,12 @@ struct facecast_stats {
 	uint64_t last_frame_ns; /* os_gettime_ns of the last frame shown; 0 = none yet */
 	bool connected;
 	char last_error[256];
+
+	/* The audio delay for OBS's Sync Offset is the time from the arrival of the audio a frame
+	 * shows to the frame reaching OBS: the runtime's part (audio -> frame published, from its
+	 * stats events) plus ours (published -> handed to OBS, measured per frame shown). */
+	double runtime_latency_ms; /* the runtime's latest frame_latency_ms_p50; NAN = not reported */
+	struct fc_latency_window shown_latency; /* t_wall -> obs_source_output_video, per frame */
 };
 
 struct facecast_source {
@@ -55,6 +63,16 @@ struct facecast_source {
 };
 
 /* -- the receive thread --------------------------------------------------------------------- */
+
+/* Seconds since the Unix epoch: the clock the runtime stamps t_wall with (Python's time.time()),
+ * not os_gettime_ns, which counts from an arbitrary point. */
+static double wall_time_s(void)
+{
+	struct timespec ts;
+	if (timespec_get(&ts, TIME_UTC) != TIME_UTC)
+		return NAN;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
 
 struct pending_msg {
 	zmq_msg_t parts[MAX_PARTS];
@@ -147,6 +165,26 @@ static void count_drop(struct facecast_source *fc, enum fc_status st, const char
 	pthread_mutex_unlock(&fc->stats_lock);
 }
 
+/* A runtime "stats" event: keep its audio -> frame latency. Other events are not ours to show. */
+static void take_event(struct facecast_source *fc, const struct fc_part *parts, size_t n_parts)
+{
+	struct fc_stats_info info;
+	char err[256];
+	enum fc_status st = fc_parse_stats(parts, n_parts, &info, err, sizeof(err));
+	if (st == FC_OTHER_KIND || (st == FC_OK && strcmp(info.session, fc->session) != 0))
+		return;
+	if (st != FC_OK) {
+		count_drop(fc, st, err);
+		return;
+	}
+	/* the runtime's figure compares readings of its own clock, but a broken one (negative, over
+	 * 10 s) must not stand for the latency either */
+	double ms = info.frame_latency_ms_p50;
+	pthread_mutex_lock(&fc->stats_lock);
+	fc->stats.runtime_latency_ms = fc_latency_plausible(ms) ? ms : NAN;
+	pthread_mutex_unlock(&fc->stats_lock);
+}
+
 static void *receive_thread(void *data)
 {
 	struct facecast_source *fc = data;
@@ -163,6 +201,8 @@ static void *receive_thread(void *data)
 	struct dstr topic = {0};
 	/* the prefix also matches longer session ids; the header's session is compared below */
 	dstr_printf(&topic, "frame/%s", fc->session);
+	zmq_setsockopt(sock, ZMQ_SUBSCRIBE, topic.array, topic.len);
+	dstr_printf(&topic, "event/%s", fc->session); /* for the runtime's latency in "stats" */
 	zmq_setsockopt(sock, ZMQ_SUBSCRIBE, topic.array, topic.len);
 	dstr_free(&topic);
 
@@ -203,8 +243,13 @@ static void *receive_thread(void *data)
 				parts[k].data = zmq_msg_data(&msg.parts[k]);
 				parts[k].size = zmq_msg_size(&msg.parts[k]);
 			}
-			struct fc_frame_info info;
 			char err[256];
+			if (msg.n_parts > 0 && parts[0].size > 6 && memcmp(parts[0].data, "event/", 6) == 0) {
+				take_event(fc, parts, total);
+				pending_clear(&msg);
+				continue;
+			}
+			struct fc_frame_info info;
 			enum fc_status st = fc_parse_frame(parts, total, &info, err, sizeof(err));
 			if (st != FC_OK) {
 				count_drop(fc, st, err);
@@ -255,9 +300,11 @@ static void *receive_thread(void *data)
 				frame.timestamp = frame_timestamp(&ts, &newest_info, now);
 				obs_source_output_video(fc->source, &frame);
 				showing = true;
+				double latency_ms = (wall_time_s() - newest_info.t_wall_s) * 1000.0;
 
 				pthread_mutex_lock(&fc->stats_lock);
 				struct facecast_stats *s = &fc->stats;
+				fc_latency_add(&s->shown_latency, latency_ms); /* refuses clock trouble itself */
 				if (last_shown_ns) {
 					double inst = 1e9 / (double)(now - last_shown_ns > 0 ? now - last_shown_ns : 1);
 					s->fps = s->fps > 0 ? 0.9 * s->fps + 0.1 * inst : inst;
@@ -341,6 +388,7 @@ void facecast_source_update(void *data, obs_data_t *settings)
 
 	pthread_mutex_lock(&fc->stats_lock);
 	memset(&fc->stats, 0, sizeof(fc->stats));
+	fc->stats.runtime_latency_ms = NAN;
 	pthread_mutex_unlock(&fc->stats_lock);
 	obs_source_output_video(fc->source, NULL); /* a new stream: no frame of the old one lingers */
 
@@ -360,6 +408,14 @@ void facecast_source_update(void *data, obs_data_t *settings)
 /* proc "get_stats": counters for scripts and tests (calldata ints and the status string) */
 static void status_text(struct facecast_source *fc, struct dstr *out);
 
+/* The audio delay to set in OBS's Sync Offset, from s's figures; -1 while either part is unknown.
+ * *shown_ms gets our part's p50 (NAN when unknown). */
+static int sync_offset_ms(const struct facecast_stats *s, double *shown_ms)
+{
+	*shown_ms = fc_latency_p50(&s->shown_latency);
+	return fc_sync_offset_ms(s->runtime_latency_ms + *shown_ms); /* NAN if either is */
+}
+
 static void proc_get_stats(void *data, calldata_t *cd)
 {
 	struct facecast_source *fc = data;
@@ -373,6 +429,8 @@ static void proc_get_stats(void *data, calldata_t *cd)
 	calldata_set_int(cd, "version", (long long)s.version);
 	calldata_set_int(cd, "too_large", (long long)s.too_large);
 	calldata_set_int(cd, "bad_pixels", (long long)s.bad_pixels);
+	double shown_ms;
+	calldata_set_int(cd, "sync_offset_ms", sync_offset_ms(&s, &shown_ms));
 	struct dstr text = {0};
 	status_text(fc, &text);
 	calldata_set_string(cd, "status", text.array ? text.array : "");
@@ -387,7 +445,8 @@ void *facecast_source_create(obs_data_t *settings, obs_source_t *source)
 	pthread_mutex_init(&fc->stats_lock, NULL);
 	proc_handler_add(obs_source_get_proc_handler(source),
 			 "void get_stats(out int received, out int shown, out int superseded, out int malformed, "
-			 "out int version, out int too_large, out int bad_pixels, out string status)",
+			 "out int version, out int too_large, out int bad_pixels, out int sync_offset_ms, "
+			 "out string status)",
 			 proc_get_stats, fc);
 	facecast_source_update(fc, settings);
 	return fc;
@@ -434,6 +493,20 @@ static void status_text(struct facecast_source *fc, struct dstr *out)
 	dstr_printf(&line, T_STATUS_DROPPED, (unsigned long long)s.shown, (unsigned long long)s.superseded,
 		    (unsigned long long)s.malformed, (unsigned long long)s.version,
 		    (unsigned long long)s.too_large, (unsigned long long)s.bad_pixels);
+	dstr_cat_dstr(out, &line);
+
+	dstr_cat(out, "\n");
+	double shown_ms;
+	int offset_ms = sync_offset_ms(&s, &shown_ms);
+	if (offset_ms >= 0)
+		dstr_printf(&line, T_STATUS_SYNC, offset_ms, s.runtime_latency_ms + shown_ms, s.runtime_latency_ms,
+			    shown_ms);
+	else if (s.shown_latency.count == 0 && s.shown_latency.rejected > 0)
+		dstr_printf(&line, T_STATUS_SYNC_CLOCK, (unsigned long long)s.shown_latency.rejected);
+	else if (s.shown_latency.count > 0 && isnan(s.runtime_latency_ms))
+		dstr_printf(&line, T_STATUS_SYNC_NO_STATS, shown_ms);
+	else
+		dstr_copy(&line, T_STATUS_SYNC_NOT_YET);
 	dstr_cat_dstr(out, &line);
 	if (s.last_error[0]) {
 		dstr_cat(out, "\n");

@@ -7,6 +7,10 @@ per line on stdin and answers `ok <command>` on stdout:
     jpeg              publish tests/vectors/frame_jpeg's JPEG at 30 fps
     other K           publish pattern K to session SESSION + "0" only (a longer id, same prefix)
     garbage           send a burst of malformed frames to SESSION, once
+    lag MS            stamp frames' t_wall MS ms before they are sent (as if they took that long to
+                      arrive); 0 by default
+    stats MS|off      while publishing, send a `stats` event once a second saying the runtime's audio ->
+                      frame latency is MS ms (`frame_latency_ms_p50`); none until this command or after `off`
     stop              stop publishing (the stream "stops")
     restart           close the socket, bind the same endpoint again, seq starts from 0
     live              close the socket; the real runtime (`facecast run --image`: the bundled portrait
@@ -89,13 +93,27 @@ def garbage(session: str, jpeg: bytes) -> list[list[bytes]]:
     ]
 
 
+class LaggingPublisher(Publisher):
+    """facecast's Publisher, stamping t_wall `lag_s` before the send: frames that look as if they had
+    taken that much longer to reach the subscriber (the plugin's share of the audio delay)."""
+
+    lag_s = 0.0
+
+    def _stamp(self, kind: str, session: str, t_audio_s: float) -> P.Stamp:
+        stamp = super()._stamp(kind, session, t_audio_s)
+        stamp.t_wall_s -= self.lag_s
+        return stamp
+
+
 class Driver:
     def __init__(self, session: str, vectors: Path):
         self.session = session
         self.jpeg = read_parts(vectors / "frame_jpeg.parts")[2]
-        self.pub = Publisher("tcp://127.0.0.1:0")
+        self.pub = LaggingPublisher("tcp://127.0.0.1:0")
         self.endpoint = self.pub.endpoint
         self.mode: tuple | None = None
+        self.stats_ms: float | None = None
+        self.next_stats_s = 0.0
         self.lock = threading.Lock()
         self.t_audio_s = 0.0
         self.runtime = None
@@ -128,6 +146,10 @@ class Driver:
                         stride, data = raw_frame(fmt, k)
                         self.pub.frame(session, self.t_audio_s, fmt, W, H, stride, data)
                     self.t_audio_s += 1 / FPS
+                    if self.stats_ms is not None and time.monotonic() >= self.next_stats_s:
+                        self.pub.event(session, "stats", {"fps": float(FPS), "frame_latency_ms_p50": self.stats_ms},
+                                       t_audio_s=self.t_audio_s)
+                        self.next_stats_s = time.monotonic() + 1.0
             next_t += 1 / FPS
             time.sleep(max(0.0, next_t - time.monotonic()))
 
@@ -143,14 +165,21 @@ class Driver:
                 for _ in range(3):
                     for parts in garbage(self.session, self.jpeg):
                         self.pub.send(parts)
+            elif words[0] == "lag":
+                self.pub.lag_s = float(words[1]) / 1000.0
+            elif words[0] == "stats":
+                self.stats_ms = None if words[1] == "off" else float(words[1])
+                self.next_stats_s = 0.0
             elif words[0] == "stop":
                 self.mode = None
             elif words[0] == "live":
                 self.go_live()
             elif words[0] == "restart":
+                lag_s = self.pub.lag_s
                 self.pub.close()
                 time.sleep(0.2)
-                self.pub = Publisher(self.endpoint)
+                self.pub = LaggingPublisher(self.endpoint)
+                self.pub.lag_s = lag_s
                 self.t_audio_s = 0.0
             else:
                 raise ValueError(f"unknown command {words!r}")

@@ -2,9 +2,10 @@
 # Build the facecast OBS plugin and run its tests:
 #   1. the decoding core against every stream vector in tests/vectors/ plus malformed input
 #      (built with ASan/UBSan),
-#   2. a headless libobs integration test: Xvfb on a free display, only this module loaded,
+#   2. the latency window and the audio delay it suggests (ASan/UBSan too),
+#   3. a headless libobs integration test: Xvfb on a free display, only this module loaded,
 #      frames published by facecast's Python Publisher, the rendered canvas read back and compared.
-# Prints "N passed, N failed" (both suites together); exits non-zero on any failure.
+# Prints "N passed, N failed" (all suites together); exits non-zero on any failure.
 #
 #   obs_plugin/tests/run_tests.sh              (from anywhere)
 #   FACECAST_OBS_BUILD=/tmp/fcobs  PYTHON=/path/to/venv/python  obs_plugin/tests/run_tests.sh
@@ -48,6 +49,12 @@ timeout 60 "$BUILD/test_decode" "$ROOT/tests/vectors" >"$BUILD/decode.log" 2>&1
 grep -vE '^[0-9]+ passed' "$BUILD/decode.log"
 tally "$BUILD/decode.log"
 grep -E '^[0-9]+ passed' "$BUILD/decode.log" | sed 's/^/  /'
+
+echo "== latency window and audio delay"
+timeout 60 "$BUILD/test_latency" >"$BUILD/latency.log" 2>&1
+grep -vE '^[0-9]+ passed' "$BUILD/latency.log"
+tally "$BUILD/latency.log"
+grep -E '^[0-9]+ passed' "$BUILD/latency.log" | sed 's/^/  /'
 
 echo "== libobs integration (Xvfb)"
 XVFB_PID=""

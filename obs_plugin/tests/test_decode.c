@@ -7,6 +7,7 @@
 #include "mini_json.h"
 
 #include <dirent.h>
+#include <math.h>
 #include <msgpack.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,35 @@ static void check_pixels(const char *name, const struct fc_frame_info *info, con
 	fc_decoder_destroy(dec);
 }
 
+/* fc_parse_stats on any stream vector: a valid "stats" event gives its figure, any other valid
+ * message is set aside, an invalid event is refused with the vector's error. */
+static void check_stats_vector(const char *name, const struct mj *expect, const struct fc_part *parts, size_t n)
+{
+	struct fc_stats_info stats;
+	char err[256];
+	enum fc_status st = fc_parse_stats(parts, n, &stats, err, sizeof(err));
+	const struct mj *header = mj_get(expect, "header");
+	const struct mj *type = mj_get(header, "type"), *ev_name = mj_get(header, "name");
+	bool event_type = type && type->type == MJ_STR && !strcmp(type->str, "event");
+	bool stats_event = event_type && ev_name && ev_name->type == MJ_STR && !strcmp(ev_name->str, "stats");
+	if (mj_get(expect, "valid")->b) {
+		enum fc_status want = stats_event ? FC_OK : FC_OTHER_KIND;
+		CHECK(st == want, "%s: fc_parse_stats gave %s, expected %s (%s)", name, fc_status_name(st),
+		      fc_status_name(want), err);
+		if (st == FC_OK) {
+			const struct mj *fl = mj_get(mj_get(header, "data"), "frame_latency_ms_p50");
+			double want_ms = fl && fl->type == MJ_NUM ? fl->num : NAN;
+			CHECK(!strcmp(stats.session, mj_get(header, "session")->str), "%s: stats session", name);
+			CHECK(isnan(want_ms) ? isnan(stats.frame_latency_ms_p50) : stats.frame_latency_ms_p50 == want_ms,
+			      "%s: frame_latency_ms_p50 %g", name, stats.frame_latency_ms_p50);
+		}
+	} else if (event_type && st != FC_OTHER_KIND) {
+		const char *want = mj_get(expect, "expect_error")->str;
+		CHECK(!strcmp(fc_status_name(st), want), "%s: fc_parse_stats expected %s, got %s (%s)", name, want,
+		      fc_status_name(st), err);
+	}
+}
+
 static void check_vector(const char *dir, const char *name)
 {
 	char path[1024];
@@ -126,10 +156,11 @@ static void check_vector(const char *dir, const char *name)
 	const struct mj *header = mj_get(expect, "header");
 	const struct mj *type = mj_get(header, "type");
 	bool frame_type = type && type->type == MJ_STR && !strcmp(type->str, "frame");
+	check_stats_vector(name, expect, parts, (size_t)n);
 
 	if (mj_get(expect, "valid")->b) {
 		if (!frame_type) {
-			CHECK(st == FC_NOT_FRAME, "%s: a valid %s message must be set aside as not_frame, got %s (%s)",
+			CHECK(st == FC_OTHER_KIND, "%s: a valid %s message must be set aside as other_kind, got %s (%s)",
 			      name, type ? type->str : "?", fc_status_name(st), err);
 			goto done;
 		}
@@ -148,8 +179,8 @@ static void check_vector(const char *dir, const char *name)
 		check_pixels(name, &info, mj_get(expect, "payload"));
 	} else {
 		const char *want = mj_get(expect, "expect_error")->str;
-		if (st == FC_NOT_FRAME) /* a defect in a motion/event field: set aside all the same */
-			CHECK(!frame_type, "%s: a frame header was set aside as not_frame", name);
+		if (st == FC_OTHER_KIND) /* a defect in a motion/event field: set aside all the same */
+			CHECK(!frame_type, "%s: a frame header was set aside as other_kind", name);
 		else
 			CHECK(!strcmp(fc_status_name(st), want), "%s: expected %s, got %s (%s)", name, want,
 			      fc_status_name(st), err);
@@ -240,6 +271,82 @@ static enum fc_status frame_status(const char *v, const char *fmt, int64_t w, in
 	struct fc_frame_info info;
 	make_frame(&m, v, fmt, w, h, stride, session, payload, payload_size);
 	return parse_msg(&m, &info);
+}
+
+/* A stats-like event; latency_kind: 'f' float64 ms, 'i' int ms, 's' a string, 'n' nil, '-' absent,
+ * 'a' data is an array instead of a map. */
+static enum fc_status event_status(const char *topic_session, const char *name, char latency_kind, double ms,
+				   struct fc_stats_info *out)
+{
+	struct msg m;
+	snprintf(m.topic, sizeof(m.topic), "event/%s", topic_session);
+	msgpack_sbuffer_init(&m.header);
+	msgpack_packer pk;
+	msgpack_packer_init(&pk, &m.header, msgpack_sbuffer_write);
+	msgpack_pack_map(&pk, 8);
+	pack_str(&pk, "v"), pack_str(&pk, "1.0");
+	pack_str(&pk, "type"), pack_str(&pk, "event");
+	pack_str(&pk, "seq"), msgpack_pack_uint64(&pk, 3);
+	pack_str(&pk, "t_audio"), msgpack_pack_double(&pk, 2.0);
+	pack_str(&pk, "t_wall"), msgpack_pack_double(&pk, 1764150000.25);
+	pack_str(&pk, "session"), pack_str(&pk, "s");
+	pack_str(&pk, "name"), pack_str(&pk, name);
+	pack_str(&pk, "data");
+	if (latency_kind == 'a') {
+		msgpack_pack_array(&pk, 1), msgpack_pack_double(&pk, ms);
+	} else {
+		msgpack_pack_map(&pk, latency_kind == '-' ? 1 : 2);
+		pack_str(&pk, "fps"), msgpack_pack_double(&pk, 30.0);
+		if (latency_kind != '-')
+			pack_str(&pk, "frame_latency_ms_p50");
+		if (latency_kind == 'f')
+			msgpack_pack_double(&pk, ms);
+		else if (latency_kind == 'i')
+			msgpack_pack_int64(&pk, (int64_t)ms);
+		else if (latency_kind == 's')
+			pack_str(&pk, "74.2");
+		else if (latency_kind == 'n')
+			msgpack_pack_nil(&pk);
+	}
+	struct fc_part parts[3] = {{(const uint8_t *)m.topic, strlen(m.topic)},
+				   {(const uint8_t *)m.header.data, m.header.size},
+				   {(const uint8_t *)"", 0}};
+	char err[256];
+	enum fc_status st = fc_parse_stats(parts, 3, out, err, sizeof(err));
+	msgpack_sbuffer_destroy(&m.header);
+	return st;
+}
+
+static void run_stats_events(void)
+{
+	struct fc_stats_info st;
+	CHECK(event_status("s", "stats", 'f', 74.2, &st) == FC_OK && st.frame_latency_ms_p50 == 74.2 &&
+	      !strcmp(st.session, "s"), "stats: frame_latency_ms_p50 74.2 read");
+	CHECK(event_status("s", "stats", 'i', 80, &st) == FC_OK && st.frame_latency_ms_p50 == 80.0,
+	      "stats: an int figure read");
+	/* negative figures pass here: judging them is facecast-latency's job */
+	CHECK(event_status("s", "stats", 'f', -5.0, &st) == FC_OK && st.frame_latency_ms_p50 == -5.0,
+	      "stats: a negative figure read as it is");
+	CHECK(event_status("s", "stats", 's', 0, &st) == FC_OK && isnan(st.frame_latency_ms_p50),
+	      "stats: a string figure is unknown, the event still valid");
+	CHECK(event_status("s", "stats", 'n', 0, &st) == FC_OK && isnan(st.frame_latency_ms_p50),
+	      "stats: a nil figure (no frames yet) is unknown");
+	CHECK(event_status("s", "stats", '-', 0, &st) == FC_OK && isnan(st.frame_latency_ms_p50),
+	      "stats: no figure (frames off) is unknown");
+	CHECK(event_status("s", "session_started", 'f', 74.2, &st) == FC_OTHER_KIND, "another event set aside");
+	CHECK(event_status("s", "stats", 'a', 74.2, &st) == FC_MALFORMED, "stats with array data is malformed");
+	CHECK(event_status("t", "stats", 'f', 74.2, &st) == FC_MALFORMED, "stats under another session's topic");
+
+	static uint8_t pixels[12];
+	struct msg m;
+	make_frame(&m, "1.0", "rgb24", 2, 2, 6, "s", pixels, 12);
+	struct fc_part parts[3] = {{(const uint8_t *)m.topic, strlen(m.topic)},
+				   {(const uint8_t *)m.header.data, m.header.size},
+				   {pixels, 12}};
+	char err[256];
+	CHECK(fc_parse_stats(parts, 3, &st, err, sizeof(err)) == FC_OTHER_KIND, "a frame is not a stats event");
+	CHECK(fc_parse_stats(parts, 2, &st, err, sizeof(err)) == FC_MALFORMED, "stats: 2 parts");
+	msgpack_sbuffer_destroy(&m.header);
 }
 
 static void run_malformed(const char *dir)
@@ -406,6 +513,7 @@ int main(int argc, char **argv)
 	int vectors = run_vectors(argv[1]);
 	printf("decode: %d vectors checked\n", vectors);
 	run_malformed(argv[1]);
+	run_stats_events();
 	printf("%d passed, %d failed\n", passed, failed);
 	return failed ? 1 : 0;
 }

@@ -189,8 +189,9 @@ static void stop_publisher(void)
 /* -- source counters ------------------------------------------------------------------------ */
 
 struct stats {
-	long long received, shown, superseded, malformed, version, too_large, bad_pixels;
+	long long received, shown, superseded, malformed, version, too_large, bad_pixels, sync_offset_ms;
 	char status[1024];
+	char sync[512]; /* the status line about the audio delay (OBS Sync Offset) */
 };
 
 static struct stats get_stats(obs_source_t *src)
@@ -205,7 +206,11 @@ static struct stats get_stats(obs_source_t *src)
 	s.version = calldata_int(&cd, "version");
 	s.too_large = calldata_int(&cd, "too_large");
 	s.bad_pixels = calldata_int(&cd, "bad_pixels");
+	s.sync_offset_ms = calldata_int(&cd, "sync_offset_ms");
 	const char *status = calldata_string(&cd, "status");
+	const char *sync = status ? strstr(status, "Audio delay") : NULL;
+	snprintf(s.sync, sizeof(s.sync), "%s", sync ? sync : "");
+	s.sync[strcspn(s.sync, "\n")] = 0;
 	snprintf(s.status, sizeof(s.status), "%s", status ? status : "");
 	s.status[strcspn(s.status, "\n")] = 0; /* the first line says the state */
 	calldata_free(&cd);
@@ -258,6 +263,9 @@ static void run(obs_source_t *src)
 	}
 	s = get_stats(src);
 	CHECK(strstr(s.status, "Receiving 32x24 bgra32") != NULL, "status says what arrives: '%.60s'", s.status);
+	/* frames, but no stats event yet: the runtime's part of the delay is unknown */
+	CHECK(s.sync_offset_ms == -1 && strstr(s.sync, "not measured yet") != NULL,
+	      "no audio delay before the runtime reports its latency (%lld): '%.90s'", s.sync_offset_ms, s.sync);
 
 	/* 2. JPEG: the golden vector's picture */
 	pub_cmd("jpeg");
@@ -271,6 +279,23 @@ static void run(obs_source_t *src)
 	os_sleep_ms(1000);
 	s = get_stats(src);
 	CHECK(s.shown - before.shown >= 15, "frames flow: %lld shown in 1 s (30 published)", s.shown - before.shown);
+
+	/* 3b. the audio delay to set: the runtime says audio -> frame published takes 41.5 ms, and
+	 * frames are stamped 30 ms before they are sent, so they reach OBS >= 71.5 ms after their
+	 * audio: 80 ms, rounded up to 10 (more only if this machine adds > 8.5 ms on the way) */
+	pub_cmd("lag 30");
+	pub_cmd("stats 41.5");
+	s = get_stats(src);
+	for (int t = 0; t < 15000 && s.sync_offset_ms < 80; t += 100) { /* until the late frames fill half the window */
+		os_sleep_ms(100);
+		s = get_stats(src);
+	}
+	CHECK(s.sync_offset_ms >= 80 && s.sync_offset_ms <= 150 && s.sync_offset_ms % 10 == 0,
+	      "audio delay from the runtime's 41.5 ms + frames 30 ms late: %lld ms (80 expected): '%.160s'",
+	      s.sync_offset_ms, s.sync);
+	CHECK(strstr(s.sync, "41.5 ms in the runtime") != NULL, "status names the runtime's part: '%.160s'", s.sync);
+	pub_cmd("lag 0");
+	pub_cmd("stats off");
 
 	/* 4. malformed frames are dropped and counted; the picture and OBS carry on */
 	before = get_stats(src);
@@ -321,13 +346,23 @@ static void run(obs_source_t *src)
 	d = wait_for(PAT_W, PAT_H, pattern_rgb, 7, tol, 10000);
 	CHECK(d <= tol, "after the runtime restarts, frames are shown again (max difference %d)", d);
 
-	/* 8. stream stops with "transparent": the source shows nothing */
+	/* 8. stream stops with "transparent": the source shows nothing. The settings change resets the
+	 * figures; from here frames come stamped a minute ahead, as from a runtime whose clock is */
+	pub_cmd("lag -60000");
 	obs_data_t *settings = obs_source_get_settings(src);
 	obs_data_set_string(settings, "on_stop", "transparent");
 	obs_source_update(src, settings);
 	obs_data_release(settings);
 	d = wait_for(PAT_W, PAT_H, pattern_rgb, 7, tol, 10000);
 	CHECK(d <= tol, "frames shown again after a settings change (max difference %d)", d);
+	s = get_stats(src);
+	for (int t = 0; t < 5000 && !(s.sync_offset_ms == -1 && strstr(s.sync, "clock")); t += 100) {
+		os_sleep_ms(100); /* OBS applies the update on its next video tick */
+		s = get_stats(src);
+	}
+	CHECK(s.sync_offset_ms == -1 && strstr(s.sync, "clock") != NULL,
+	      "frames from a clock a minute ahead give no audio delay (%lld): '%.130s'", s.sync_offset_ms, s.sync);
+	pub_cmd("lag 0");
 	pub_cmd("stop");
 	d = wait_for(0, 0, black_want, 0, 0, 4000);
 	CHECK(d == 0, "on stop, 'transparent' clears the picture (max difference from black %d)", d);
@@ -349,6 +384,14 @@ static void run(obs_source_t *src)
 	snapshot(c);
 	d = max_diff(c, PAT_W, PAT_H, black_want, 0);
 	CHECK(d > 60, "the rendered portrait is on the canvas (brightest channel %d above black)", d);
+	/* the figures were reset by the settings change in 8.: this delay is the real runtime's */
+	for (int t = 0; t < 5000 && s.sync_offset_ms < 0; t += 100) { /* its stats come once a second */
+		os_sleep_ms(100);
+		s = get_stats(src);
+	}
+	CHECK(s.sync_offset_ms >= 10 && s.sync_offset_ms <= 2000 && s.sync_offset_ms % 10 == 0 &&
+	      strstr(s.sync, "ms in the runtime") != NULL,
+	      "audio delay from the live runtime's stats: %lld ms: '%.160s'", s.sync_offset_ms, s.sync);
 
 	/* 10. an endpoint nobody binds: OBS keeps rendering, the source waits */
 	settings = obs_source_get_settings(src);
