@@ -2,7 +2,8 @@
  * SPDX-License-Identifier: GPL-2.0-or-later
  *
  * The layouts are defined in bridge/protocol.py and docs/protocol.md; this file mirrors the
- * frame part of them and is tested against tests/vectors/ (obs_plugin/tests/test_decode.c).
+ * frame part of them and is tested against tests/vectors/ (obs_plugin/tests/test_decode.c) and
+ * against malformed input (obs_plugin/tests/test_decode_crafted.c).
  * Nothing here allocates on behalf of a size a message claims before that size is checked.
  */
 #pragma once

@@ -4,7 +4,8 @@
  * frame with the libobs-free core (facecast-decode.c) and hands it to obs_source_output_video,
  * which copies it into OBS's async frame cache. OBS's video thread never waits on us: the
  * source has no video_tick/video_render of its own, and the only lock we share with the UI
- * thread guards counters.
+ * thread guards counters. What the source reports (properties, status text, the get_stats
+ * proc) is in facecast-source-status.c; the state both halves share, in facecast-source-state.h.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #include "facecast-source.h"
@@ -22,45 +23,12 @@
 #include "facecast-decode.h"
 #include "facecast-latency.h"
 #include "facecast-settings.h"
+#include "facecast-source-state.h"
 
 #define RECV_POLL_MS 100      /* how long the thread waits before re-checking its stop flag */
 #define DRAIN_MAX_MESSAGES 64 /* bounded: a fast publisher cannot keep the thread from showing */
 #define MAX_PARTS 3           /* parts kept per message; more make it malformed */
 #define RCVHWM_MESSAGES 8     /* a short queue: stale frames are worth nothing to a live picture */
-
-struct facecast_stats {
-	uint64_t received, shown, superseded;
-	uint64_t malformed, version, too_large, bad_pixels;
-	uint32_t width, height;
-	enum fc_pixel_format fmt;
-	double fps;
-	uint64_t last_frame_ns; /* os_gettime_ns of the last frame shown; 0 = none yet */
-	bool connected;
-	char last_error[256];
-
-	/* The audio delay for OBS's Sync Offset is the time from the arrival of the audio a frame
-	 * shows to the frame reaching OBS: the runtime's part (audio -> frame published, from its
-	 * stats events) plus ours (published -> handed to OBS, measured per frame shown). */
-	double runtime_latency_ms; /* the runtime's latest frame_latency_ms_p50; NAN = not reported */
-	struct fc_latency_window shown_latency; /* t_wall -> obs_source_output_video, per frame */
-};
-
-struct facecast_source {
-	obs_source_t *source;
-	void *zmq_ctx;
-
-	/* settings, written by update() only while the thread is stopped */
-	char *endpoint;
-	char *session;
-	bool clear_on_stop;
-
-	pthread_t thread;
-	bool thread_active;
-	volatile bool stop;
-
-	pthread_mutex_t stats_lock;
-	struct facecast_stats stats;
-};
 
 /* -- the receive thread --------------------------------------------------------------------- */
 
@@ -405,49 +373,13 @@ void facecast_source_update(void *data, obs_data_t *settings)
 		set_error(fc, "cannot start the receive thread");
 }
 
-/* proc "get_stats": counters for scripts and tests (calldata ints and the status string) */
-static void status_text(struct facecast_source *fc, struct dstr *out);
-
-/* The audio delay to set in OBS's Sync Offset, from s's figures; -1 while either part is unknown.
- * *shown_ms gets our part's p50 (NAN when unknown). */
-static int sync_offset_ms(const struct facecast_stats *s, double *shown_ms)
-{
-	*shown_ms = fc_latency_p50(&s->shown_latency);
-	return fc_sync_offset_ms(s->runtime_latency_ms + *shown_ms); /* NAN if either is */
-}
-
-static void proc_get_stats(void *data, calldata_t *cd)
-{
-	struct facecast_source *fc = data;
-	pthread_mutex_lock(&fc->stats_lock);
-	struct facecast_stats s = fc->stats;
-	pthread_mutex_unlock(&fc->stats_lock);
-	calldata_set_int(cd, "received", (long long)s.received);
-	calldata_set_int(cd, "shown", (long long)s.shown);
-	calldata_set_int(cd, "superseded", (long long)s.superseded);
-	calldata_set_int(cd, "malformed", (long long)s.malformed);
-	calldata_set_int(cd, "version", (long long)s.version);
-	calldata_set_int(cd, "too_large", (long long)s.too_large);
-	calldata_set_int(cd, "bad_pixels", (long long)s.bad_pixels);
-	double shown_ms;
-	calldata_set_int(cd, "sync_offset_ms", sync_offset_ms(&s, &shown_ms));
-	struct dstr text = {0};
-	status_text(fc, &text);
-	calldata_set_string(cd, "status", text.array ? text.array : "");
-	dstr_free(&text);
-}
-
 void *facecast_source_create(obs_data_t *settings, obs_source_t *source)
 {
 	struct facecast_source *fc = bzalloc(sizeof(*fc));
 	fc->source = source;
 	fc->zmq_ctx = zmq_ctx_new();
 	pthread_mutex_init(&fc->stats_lock, NULL);
-	proc_handler_add(obs_source_get_proc_handler(source),
-			 "void get_stats(out int received, out int shown, out int superseded, out int malformed, "
-			 "out int version, out int too_large, out int bad_pixels, out int sync_offset_ms, "
-			 "out string status)",
-			 proc_get_stats, fc);
+	facecast_status_add_proc(fc);
 	facecast_source_update(fc, settings);
 	return fc;
 }
@@ -468,81 +400,4 @@ void facecast_source_get_defaults(obs_data_t *settings)
 	obs_data_set_default_string(settings, S_ENDPOINT, FACECAST_DEFAULT_ENDPOINT);
 	obs_data_set_default_string(settings, S_SESSION, FACECAST_DEFAULT_SESSION);
 	obs_data_set_default_string(settings, S_ON_STOP, S_ON_STOP_LAST_FRAME);
-}
-
-/* -- properties and status ------------------------------------------------------------------ */
-
-static void status_text(struct facecast_source *fc, struct dstr *out)
-{
-	pthread_mutex_lock(&fc->stats_lock);
-	struct facecast_stats s = fc->stats;
-	pthread_mutex_unlock(&fc->stats_lock);
-	uint64_t now = os_gettime_ns();
-
-	if (!s.connected)
-		dstr_copy(out, T_STATUS_IDLE);
-	else if (!s.last_frame_ns)
-		dstr_printf(out, T_STATUS_WAITING, fc->endpoint, fc->session);
-	else if (now - s.last_frame_ns > (uint64_t)FACECAST_STOPPED_AFTER_MS * 1000000ULL)
-		dstr_printf(out, T_STATUS_STOPPED, (double)(now - s.last_frame_ns) / 1e9);
-	else
-		dstr_printf(out, T_STATUS_RECEIVING, s.width, s.height, fc_format_name(s.fmt), s.fps);
-
-	dstr_cat(out, "\n");
-	struct dstr line = {0};
-	dstr_printf(&line, T_STATUS_DROPPED, (unsigned long long)s.shown, (unsigned long long)s.superseded,
-		    (unsigned long long)s.malformed, (unsigned long long)s.version,
-		    (unsigned long long)s.too_large, (unsigned long long)s.bad_pixels);
-	dstr_cat_dstr(out, &line);
-
-	dstr_cat(out, "\n");
-	double shown_ms;
-	int offset_ms = sync_offset_ms(&s, &shown_ms);
-	if (offset_ms >= 0)
-		dstr_printf(&line, T_STATUS_SYNC, offset_ms, s.runtime_latency_ms + shown_ms, s.runtime_latency_ms,
-			    shown_ms);
-	else if (s.shown_latency.count == 0 && s.shown_latency.rejected > 0)
-		dstr_printf(&line, T_STATUS_SYNC_CLOCK, (unsigned long long)s.shown_latency.rejected);
-	else if (s.shown_latency.count > 0 && isnan(s.runtime_latency_ms))
-		dstr_printf(&line, T_STATUS_SYNC_NO_STATS, shown_ms);
-	else
-		dstr_copy(&line, T_STATUS_SYNC_NOT_YET);
-	dstr_cat_dstr(out, &line);
-	if (s.last_error[0]) {
-		dstr_cat(out, "\n");
-		dstr_printf(&line, T_STATUS_LAST_ERROR, s.last_error);
-		dstr_cat_dstr(out, &line);
-	}
-	dstr_free(&line);
-}
-
-static bool refresh_status(obs_properties_t *props, obs_property_t *button, void *data)
-{
-	UNUSED_PARAMETER(button);
-	struct dstr text = {0};
-	status_text(data, &text);
-	obs_property_set_long_description(obs_properties_get(props, S_STATUS), text.array);
-	obs_property_set_description(obs_properties_get(props, S_STATUS), text.array);
-	dstr_free(&text);
-	return true; /* redraw the dialog */
-}
-
-obs_properties_t *facecast_source_get_properties(void *data)
-{
-	obs_properties_t *props = obs_properties_create();
-	obs_property_t *p = obs_properties_add_text(props, S_ENDPOINT, T_ENDPOINT, OBS_TEXT_DEFAULT);
-	obs_property_set_long_description(p, T_ENDPOINT_HINT);
-	obs_properties_add_text(props, S_SESSION, T_SESSION, OBS_TEXT_DEFAULT);
-
-	p = obs_properties_add_list(props, S_ON_STOP, T_ON_STOP, OBS_COMBO_TYPE_LIST, OBS_COMBO_FORMAT_STRING);
-	obs_property_list_add_string(p, T_ON_STOP_LAST_FRAME, S_ON_STOP_LAST_FRAME);
-	obs_property_list_add_string(p, T_ON_STOP_TRANSPARENT, S_ON_STOP_TRANSPARENT);
-
-	struct dstr text = {0};
-	if (data)
-		status_text(data, &text);
-	obs_properties_add_text(props, S_STATUS, text.array ? text.array : T_STATUS_IDLE, OBS_TEXT_INFO);
-	dstr_free(&text);
-	obs_properties_add_button2(props, S_REFRESH, T_REFRESH, refresh_status, data);
-	return props;
 }

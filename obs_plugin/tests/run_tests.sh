@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Build the facecast OBS plugin and run its tests:
-#   1. the decoding core against every stream vector in tests/vectors/ plus malformed input
-#      (built with ASan/UBSan),
-#   2. the latency window and the audio delay it suggests (ASan/UBSan too),
-#   3. a headless libobs integration test: Xvfb on a free display, only this module loaded,
+#   1. the decoding core against every stream vector in tests/vectors/ (built with ASan/UBSan),
+#   2. the decoding core against malformed input and stats events made in the test (ASan/UBSan too),
+#   3. the latency window and the audio delay it suggests (ASan/UBSan too),
+#   4. a headless libobs integration test: Xvfb on a free display, only this module loaded,
 #      frames published by facecast's Python Publisher, the rendered canvas read back and compared.
 # Prints "N passed, N failed" (all suites together); exits non-zero on any failure.
 #
@@ -44,11 +44,17 @@ if ! cmake -S "$PLUGIN" -B "$BUILD" -DFACECAST_BUILD_TESTS=ON -DCMAKE_BUILD_TYPE
 fi
 grep -E "warning:" "$BUILD/build.log" || true
 
-echo "== decoding core vs tests/vectors/ and malformed input"
+echo "== decoding core vs tests/vectors/"
 timeout 60 "$BUILD/test_decode" "$ROOT/tests/vectors" >"$BUILD/decode.log" 2>&1
 grep -vE '^[0-9]+ passed' "$BUILD/decode.log"
 tally "$BUILD/decode.log"
 grep -E '^[0-9]+ passed' "$BUILD/decode.log" | sed 's/^/  /'
+
+echo "== decoding core vs malformed input and stats events"
+timeout 60 "$BUILD/test_decode_crafted" "$ROOT/tests/vectors" >"$BUILD/decode_crafted.log" 2>&1
+grep -vE '^[0-9]+ passed' "$BUILD/decode_crafted.log"
+tally "$BUILD/decode_crafted.log"
+grep -E '^[0-9]+ passed' "$BUILD/decode_crafted.log" | sed 's/^/  /'
 
 echo "== latency window and audio delay"
 timeout 60 "$BUILD/test_latency" >"$BUILD/latency.log" 2>&1
