@@ -98,6 +98,7 @@ _INIT_PHONEME_EVENTS = 0x0001
 _INIT_PHONEME_IPA = 0x0002
 _INIT_DONT_EXIT = 0x8000  # without it a missing espeak-ng-data calls exit() inside the library
 _CHARS_UTF8 = 1
+_PHONEMES = 0x100  # read [[...]] as espeak phoneme mnemonics (Mandarin syllables its pinyin rules misread)
 _ENDPAUSE = 0x1000  # keep the sentence-final pause, so every clip ends in silence
 _POS_CHARACTER = 1
 _EVENT_LIST_TERMINATED = 0
@@ -233,13 +234,16 @@ class PhoneTimedSpeech:
 
 
 def synthesize(
-    text: str, voice: str = "en", rate_wpm: int = 175, pitch: int = 50, pitch_range: int = 50, pad_s: float = 0.0
+    text: str, voice: str = "en", rate_wpm: int = 175, pitch: int = 50, pitch_range: int = 50, pad_s: float = 0.0,
+    phoneme_input: bool = False,
 ) -> PhoneTimedSpeech:
     """Speak `text` (UTF-8, plain text, not SSML) with espeak-ng and return audio with phone timings.
 
     voice: an espeak voice name with optional variant, e.g. "en", "en-us", "en+f3", "de", "fr+m2", "es", "it".
     rate_wpm: speaking rate in words per minute, 80..450; pitch, pitch_range: 0..100 (50 is the voice's norm).
     pad_s: seconds of digital silence added at both ends (a PAUSE phone covers it).
+    phoneme_input: text inside [[ ]] is read as espeak phoneme mnemonics of the voice's language, e.g.
+      "[[tsh'i[55]]" with "cmn" (the mnemonics `espeak-ng -v VOICE -x` prints), not spelled out.
     Blocks other threads' calls for its duration (see module docstring).
     """
     if not text.strip():
@@ -259,9 +263,10 @@ def synthesize(
         for param, value in ((_PARAM_RATE, rate_wpm), (_PARAM_PITCH, pitch), (_PARAM_RANGE, pitch_range),
                              (_PARAM_VOLUME, 100)):
             es.check(es.lib.espeak_SetParameter(param, int(value), 0), f"espeak_SetParameter({param})")
+        flags = _CHARS_UTF8 | _ENDPAUSE | (_PHONEMES if phoneme_input else 0)
         col = es.collector = _Collector()
         try:
-            rc = es.lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, _CHARS_UTF8 | _ENDPAUSE, None, None)
+            rc = es.lib.espeak_Synth(data, len(data), 0, _POS_CHARACTER, 0, flags, None, None)
         finally:
             es.collector = None
         if col.error is not None:
