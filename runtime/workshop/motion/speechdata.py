@@ -393,6 +393,8 @@ PHONE_VISEMES: dict[str, tuple[str, ...]] = {
     PAUSE: ("sil",),
     "tʃ": ("CH",), "dʒ": ("CH",), "tɕ": ("CH",), "dʑ": ("CH",), "ʈʂ": ("CH",),
     "ts": ("SS",), "dz": ("SS",),
+    # aspirated (Mandarin q, ch, c): the puff of breath does not show on the lips
+    "tɕʰ": ("CH",), "ʈʂʰ": ("CH",), "tsʰ": ("SS",),
 }
 
 # Marks that change length, stress, nasality or release but not the lip shape: skipped when decomposing.
