@@ -85,10 +85,19 @@ namespace Facecast
         public void Dispose()
         {
             _stop = true;
-            if (_thread != null && !_thread.Join(2000)) _thread.Abort();
+            if (_thread != null)
+            {
+                // The thread polls _stop between short receives; a join that times out means it was stuck (a
+                // blocking call that ignored its timeout), and Unity's domain reload would hang on it, so abort.
+                StoppedCleanly = _thread.Join(2000);
+                if (!StoppedCleanly) _thread.Abort();
+            }
             _thread = null;
             SetStatus(FacecastStatus.Stopped, "stopped");
         }
+
+        /// <summary>After Dispose: whether the receive thread ended by itself (false: it had to be aborted).</summary>
+        public bool StoppedCleanly { get; private set; }
 
         public FacecastStatus Status { get { lock (_lock) return _status; } }
         public string StatusMessage { get { lock (_lock) return _statusMessage; } }

@@ -193,11 +193,12 @@ namespace Facecast.Tests
                     Assert.True(sc.Npc.Current == FacecastNpcAudio.State.Idle, "line finished");
                 });
 
-                r.Check(e2e + "disable/quit stops the receive thread promptly", () =>
+                r.Check(e2e + "disable/quit stops the receive thread by itself", () =>
                 {
-                    var sw = Stopwatch.StartNew();
+                    var connection = sc.Client.Connection;
                     sc.Loop.Quit();
-                    Assert.True(sw.ElapsedMilliseconds < 1000, "quit took " + sw.ElapsedMilliseconds + " ms");
+                    // the thread saw the stop flag and returned (no abort needed): quit cannot hang Unity
+                    Assert.True(connection != null && connection.StoppedCleanly, "receive thread ended without an abort");
                     Assert.Equal(FacecastStatus.Stopped, sc.Client.Status, "status");
                     Assert.True(sc.Client.Connection == null, "connection released");
                 });
