@@ -54,9 +54,9 @@ def test_lag_sign_convention():
 
 def test_librivox_alignment_tiles_the_audio_with_known_phones():
     from facecast.runtime.workshop.motion import speechdata as sd
-    from facecast.runtime.workshop.motion.realspeech import librivox_utterances
+    from facecast.runtime.workshop.motion.realspeech import load_recordings
 
-    utts = librivox_utterances()
+    utts = load_recordings()
     assert len(utts) == 5
     for utt in utts:
         phones = utt.speech.phones
@@ -80,9 +80,9 @@ def test_alignment_gaps_become_pauses():
 
 
 def test_model_beats_baseline_on_real_speech(lips):
-    from facecast.runtime.workshop.motion.realspeech import librivox_utterances
+    from facecast.runtime.workshop.motion.realspeech import load_recordings
 
-    utts = librivox_utterances()
+    utts = load_recordings()
     model, base = em.evaluate_motion(lips, utts), em.evaluate_motion(EnergyLips(), utts)
     # real read speech, one speaker, forced-aligned phones (BENCHMARKS.md has the full table); measured:
     # model pbm 0.93 silence 0.96 r 0.67, baseline pbm 0.10 silence 0.51 r 0.46

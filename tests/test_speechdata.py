@@ -372,9 +372,9 @@ def test_festival_italian_speaks_with_phone_timings():
 
 
 def test_cmu_recordings_are_aligned_to_their_transcripts():
-    from facecast.runtime.workshop.motion.realspeech import CMU_DIR, librivox_utterances
+    from facecast.runtime.workshop.motion.realspeech import CMU_DIR, load_recordings
 
-    utts = librivox_utterances(CMU_DIR)
+    utts = load_recordings(CMU_DIR)
     assert len(utts) == 6
     for utt in utts:
         words = utt.speech.text.split()
@@ -383,3 +383,35 @@ def test_cmu_recordings_are_aligned_to_their_transcripts():
     # "go forward ten meters": the M of "meters" closes the lips after "ten"
     go = next(u for u in utts if u.speech.text.startswith("go forward"))
     assert any(name == "m" and 1.4 < start < 1.7 for start, _, name in go.speech.phones)
+
+
+def test_every_real_speech_set_loads_with_phones_tiling_each_recording():
+    """The evaluation sets and the training sets: each recording 16 kHz mono with phones that tile it and
+    all map to visemes; the two lists share no folder (the evaluation stays held out)."""
+    from facecast.runtime.workshop.motion.realspeech import (EVALDATA_DIR, REAL_EVAL_SETS, REAL_TRAIN_SETS,
+                                                             load_recordings)
+
+    eval_folders = [folder for folder, _ in REAL_EVAL_SETS]
+    assert not set(eval_folders) & set(REAL_TRAIN_SETS)
+    for folder in eval_folders + list(REAL_TRAIN_SETS):
+        assert (EVALDATA_DIR / folder / "README.md").is_file(), folder
+        utts = load_recordings(EVALDATA_DIR / folder)
+        assert utts, folder
+        for utt in utts:
+            phones = utt.speech.phones
+            assert phones[0][0] == 0.0 and phones[-1][1] == pytest.approx(len(utt.audio) / 16000), utt.speech.text
+            assert all(abs(a[1] - b[0]) < 1e-6 and a[1] > a[0] for a, b in zip(phones, phones[1:])), utt.speech.text
+            assert any(name != sd.PAUSE for _, _, name in phones), utt.speech.text
+            for _, _, name in phones:
+                sd.phone_visemes(name, strict=True)
+
+
+def test_ipa_timings_must_tile_the_recording():
+    from facecast.runtime.workshop.motion.realspeech import ipa_phones
+
+    ok = {"phones": [[0.0, 0.1, "_"], [0.1, 0.2, "m"], [0.2, 0.5, "a"]]}
+    assert ipa_phones(ok, 0.505)[-1] == (0.2, 0.505, "a")  # the file's rounding absorbed
+    with pytest.raises(ValueError, match="gap or overlap"):
+        ipa_phones({"phones": [[0.0, 0.1, "_"], [0.15, 0.5, "a"]]}, 0.5)
+    with pytest.raises(ValueError, match="tile"):
+        ipa_phones({"phones": [[0.0, 0.1, "_"], [0.1, 0.3, "a"]]}, 0.5)

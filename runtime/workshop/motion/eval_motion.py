@@ -30,7 +30,7 @@ Metrics (thresholds fixed here, not tuned per model):
 Also n_utterances, n_pbm, n_open_vowels, n_silence_frames, n_frames.
 
 `compare(utterances)` returns {"LipModel": ..., "EnergyLips": ...}; `compare_all(n)` runs it on the clean and
-augmented dev sets and on real recorded speech (realspeech.librivox_utterances: five LibriVox utterances
+augmented dev sets and on real recorded English speech (realspeech.real_utterances: the held-out recordings
 with forced-aligned phones): `python -m facecast.runtime.workshop.motion.eval_motion --n 60`.
 """
 
@@ -277,7 +277,7 @@ def compare_all(n: int, model_path=None) -> dict[str, dict[str, dict]]:
     heldout = synthetic_heldout(missing)
     out = {"clean": compare(motion_utterances(n, augmented=False), model_path),
            "augmented": compare(motion_utterances(n, augmented=True), model_path),
-           "real": compare(real_utterances(), model_path)}
+           "real": compare(real_utterances(("en",)), model_path)}
     if heldout:
         out["heldout"] = compare(heldout, model_path)
     return out

