@@ -104,3 +104,20 @@ def test_model_beats_baseline_on_unseen_voice(unseen_english):
     assert model["lips_closed_pbm"] > 0.85, model
     assert model["silence_acc"] > 0.95, model
     assert abs(model["lag_ms"]) <= 10, model
+
+
+def test_real_recordings_for_training_come_clean_then_augmented():
+    """train_lips --real-dirs: every recording `copies` times, the first copy at -20 dBFS, the others through
+    the augmentation (so they differ), each with its own soft viseme targets."""
+    from facecast.runtime.workshop.motion.realspeech import EVALDATA_DIR, load_recordings
+    from facecast.runtime.workshop.motion.train_lips import real_train_set
+
+    folder = EVALDATA_DIR / "cmu_arctic"
+    n_recordings = len(load_recordings(folder))
+    mel, target, starts = real_train_set([folder], copies=3, seed=0)
+    assert len(starts) == 3 * n_recordings + 1 and starts[-1] == len(mel) == len(target)
+    assert mel.shape[1] == N_MELS and target.shape[1] == len(sd.VISEME_NAMES)
+    np.testing.assert_allclose(target.astype(np.float64).sum(axis=1), 1.0, atol=2e-3)
+    first, again = mel[starts[0]:starts[1]], mel[starts[n_recordings]:starts[n_recordings + 1]]
+    assert first.shape == again.shape and np.abs(first.astype(np.float32) - again.astype(np.float32)).mean() > 0.5
+    np.testing.assert_array_equal(target[starts[0]:starts[1]], target[starts[n_recordings]:starts[n_recordings + 1]])

@@ -13,7 +13,9 @@ whose vocoders differ from espeak's; labels are `speechdata.viseme_track` at 100
 training than in the dev set), telephone band-limiting (300-3400 Hz), random level, additive white / pink /
 babble noise at 0-40 dB SNR. Frames labelled silence weigh `--sil-weight` times more in the loss.
 Held-out dev set (`dev_utterances`): other voice variants (DEV_VARIANTS) and other words (every 5th word of
-each list) than training; languages DEV_LANGS.
+each list) than training; languages DEV_LANGS. `--real-dirs` adds forced-aligned real recordings
+(realspeech.REAL_TRAIN_SETS, speakers outside the evaluation sets), each used `--real-copies` times through the
+same augmentation (`real_train_set`); the shipped model does not use it (the card says what it gave).
 
 Network (`LipNet`): per-band normalisation -> causal Conv1d (kernel K over frames t-K+1..t) -> 1x1 conv ->
 2-layer GRU -> linear -> softmax over 15 visemes. Output at input frame t is trained against the label of
@@ -227,6 +229,34 @@ def make_utterances(split: str, n: int, seed: int, augmented: bool = True,
     return out
 
 
+def real_train_set(folders: list[Path], copies: int, seed: int,
+                   reverb_p: float = TRAIN_REVERB_P) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Real recorded speech for training: every forced-aligned recording in `folders` (realspeech's layout:
+    NAME.wav 16 kHz mono + NAME.txt + NAME.phone.json), `copies` times each: the first copy clean at -20 dBFS,
+    the others through `augment` (reverb, telephone band, level, noise; babble drawn from the other
+    recordings). -> (mel (F, 80) float16, target (F, 15) float16, starts (U+1,) int64), as cached_train_set."""
+    from .realspeech import load_recordings
+
+    rng = np.random.default_rng(seed + 99)
+    utts = [u for folder in folders for u in load_recordings(Path(folder))]
+    babble = [u.audio for u in utts]
+    mels, targets = [], []
+    for copy in range(copies):
+        for u in utts:
+            clean = u.audio.astype(np.float32)
+            if copy == 0:
+                audio = clean * np.float32(10 ** (-20 / 20) / (np.sqrt(np.mean(clean ** 2)) + 1e-12))
+            else:
+                audio = augment(clean, rng, babble, reverb_p)
+            mel = log_mel(audio)
+            target = sd.viseme_track(u.speech, strict=False)
+            t = min(len(mel), len(target))
+            mels.append(mel[:t])
+            targets.append(target[:t])
+    starts = np.cumsum([0] + [len(m) for m in mels])
+    return (np.concatenate(mels).astype(np.float16), np.concatenate(targets).astype(np.float16), starts)
+
+
 def dev_utterances(n: int = 120, augmented: bool = True, seed: int = 7) -> list[Utterance]:
     """The held-out dev set: DEV_VARIANTS voices, dev words, DEV_LANGS (en, en-us, de, es, fr)."""
     return make_utterances("dev", n, seed=seed + (0 if augmented else 1000), augmented=augmented)
@@ -311,6 +341,12 @@ def train(args) -> None:
                                                      engine="flite")
         mel, target = np.concatenate([mel, f_mel]), np.concatenate([target, f_target])
         starts = np.concatenate([starts, f_starts[1:] + starts[-1]])
+    if args.real_dirs:
+        r_mel, r_target, r_starts = real_train_set([Path(d) for d in args.real_dirs], args.real_copies, args.seed)
+        print(f"real speech: {len(r_starts) - 1} utterances ({args.real_copies} copies each), "
+              f"{len(r_mel) / 100 / 60:.1f} min", flush=True)
+        mel, target = np.concatenate([mel, r_mel]), np.concatenate([target, r_target])
+        starts = np.concatenate([starts, r_starts[1:] + starts[-1]])
     print(f"data: {len(starts) - 1} utterances, {len(mel) / 100 / 3600:.2f} h, {time.time() - t0:.0f} s", flush=True)
     mel32 = mel.astype(np.float32)
     mean, std = mel32.mean(0), mel32.std(0) + 1e-3
@@ -416,6 +452,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--flite-utts", type=int, default=3000,
                    help="extra English utterances from flite's voices (0: espeak-ng only)")
+    p.add_argument("--real-dirs", nargs="*", default=[],
+                   help="folders of forced-aligned real recordings to train on (realspeech layout); keep the "
+                        "evaluation folders out")
+    p.add_argument("--real-copies", type=int, default=20,
+                   help="times each real recording is used (the first clean, the rest augmented)")
     p.add_argument("--reverb-p", type=float, default=TRAIN_REVERB_P, help="share of training utterances with reverb")
     p.add_argument("--sil-weight", type=float, default=2.0, help="loss weight of frames labelled silence")
     p.add_argument("--batch", type=int, default=32)
