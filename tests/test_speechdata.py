@@ -415,3 +415,19 @@ def test_ipa_timings_must_tile_the_recording():
         ipa_phones({"phones": [[0.0, 0.1, "_"], [0.15, 0.5, "a"]]}, 0.5)
     with pytest.raises(ValueError, match="tile"):
         ipa_phones({"phones": [[0.0, 0.1, "_"], [0.1, 0.3, "a"]]}, 0.5)
+
+
+def test_tight_recordings_are_padded_with_silence_for_scoring():
+    from facecast.runtime.workshop.motion.realspeech import padded
+    from facecast.runtime.workshop.motion.utterance import MotionUtterance
+
+    audio = np.ones(1600, np.float32) * 0.1
+    for phones in ([(0.0, 0.02, "p"), (0.02, 0.1, "a")], [(0.0, 0.01, sd.PAUSE), (0.01, 0.1, "a")]):
+        speech = sd.PhoneTimedSpeech(audio=audio, sample_rate_hz=16000, phones=phones, text="pa", voice="x")
+        out = padded(MotionUtterance(audio, speech, "zh/real"), 0.25)
+        assert len(out.audio) == 1600 + 8000 and out.group == "zh/real" and not out.audio[:4000].any()
+        got = out.speech.phones
+        assert got[0] == (0.0, pytest.approx(0.25 + phones[0][1] if phones[0][2] == sd.PAUSE else 0.25), sd.PAUSE)
+        assert got[-1] == (pytest.approx(0.35), pytest.approx(0.6), sd.PAUSE)
+        assert all(abs(a[1] - b[0]) < 1e-9 for a, b in zip(got, got[1:]))
+        assert [n for _, _, n in got if n != sd.PAUSE] == [n for _, _, n in phones if n != sd.PAUSE]
