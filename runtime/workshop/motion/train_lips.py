@@ -8,10 +8,12 @@ synthesized sets are cached in tmp/cache/lips, git-ignored):
 Data: sentences drawn from the word lists below (8 languages), spoken by espeak-ng through
 `speechdata.synthesize` with many voice variants, rates 120-260 wpm and pitches 20-80, plus English
 sentences from flite's voices (`flite.synthesize_flite`, FLITE_TRAIN_VOICES, duration stretch 0.75-1.4),
-whose vocoders differ from espeak's; labels are `speechdata.viseme_track` at 100 Hz. Augmentation (at
-16 kHz): random silence padding, reverb (exponentially decaying noise impulse response; more often in
-training than in the dev set), telephone band-limiting (300-3400 Hz), random level, additive white / pink /
-babble noise at 0-40 dB SNR. Frames labelled silence weigh `--sil-weight` times more in the loss.
+whose vocoders differ from espeak's, and optionally (`--festival-utts`) Russian and Catalan sentences from
+Festival's training voices (festival.FESTIVAL_TRAIN_VOICES, built from real recordings; Catalan HTS stretched
+0.8-1.3, the Russian unit-selection voice at its own rate); labels are `speechdata.viseme_track` at 100 Hz.
+Augmentation (at 16 kHz): random silence padding, reverb (exponentially decaying noise impulse response; more
+often in training than in the dev set), telephone band-limiting (300-3400 Hz), random level, additive white /
+pink / babble noise at 0-40 dB SNR. Frames labelled silence weigh `--sil-weight` times more in the loss.
 Held-out dev set (`dev_utterances`): other voice variants (DEV_VARIANTS) and other words (every 5th word of
 each list) than training; languages DEV_LANGS. `--real-dirs` adds forced-aligned real recordings
 (realspeech.REAL_TRAIN_SETS, speakers outside the evaluation sets), each used `--real-copies` times through the
@@ -34,6 +36,7 @@ import numpy as np
 from scipy.signal import butter, fftconvolve, resample_poly, sosfilt
 
 from . import speechdata as sd
+from .festival import FESTIVAL_TRAIN_VOICES, HTS_VOICES, synthesize_festival
 from .flite import synthesize_flite
 from facecast.runtime.engine.motion.features import LOG_FLOOR, N_MELS, SAMPLE_RATE_HZ, log_mel
 
@@ -94,6 +97,21 @@ WORDS: dict[str, str] = {
     czerwony niebieski zielony żółty biały czarny duży mały piękny szczęśliwy smutny ciepły zimny woda
     wino chleb mleko ser jabłko pomarańcza truskawka góra rzeka morze plaża słońce księżyc gwiazda chmura
     deszcz śnieg wiatr ogień ziemia niebo drzewo kwiat trawa ulica miasto kot pies koń ptak ryba rano""",
+    # Russian and Catalan: Festival's training voices only (festival.FESTIVAL_TRAIN_VOICES), not espeak-ng's
+    "ru": """привет спасибо пожалуйста здравствуйте дом семья мать отец брат сестра ребёнок друг говорить
+    есть пить спать петь танцевать читать писать ходить бегать играть работать покупать продавать красный
+    синий зелёный жёлтый белый чёрный большой маленький красивый счастливый грустный тёплый холодный вода
+    вино хлеб молоко сыр яблоко апельсин клубника гора река море пляж солнце луна звезда облако дождь снег
+    ветер огонь земля небо дерево цветок трава улица город кошка собака лошадь птица рыба утро вечер ночь
+    неделя месяц год всегда никогда щука чашка журнал жизнь цыплёнок шесть щётка юбка язык ёлка мыло
+    бумага папа мама девочка мальчик окно книга стол стул лампа машина школа учитель музыка""",
+    "ca": """hola gràcies bon dia nit casa família mare pare germà germana nen amic parlar menjar beure
+    dormir cantar ballar llegir escriure caminar córrer jugar treballar comprar vendre vermell blau verd
+    groc blanc negre gran petit bonic feliç trist calent fred aigua vi pa llet formatge poma taronja
+    maduixa muntanya riu mar platja sol lluna estrella núvol pluja neu vent foc terra cel arbre flor herba
+    carrer ciutat gat gos cavall ocell peix matí tarda setmana mes any sempre mai potser xocolata cotxe
+    llibre taula cadira finestra porta escola mestre música fill filla avui demà ahir bé malament menys
+    molt poc nou vell jove rellotge paraigua""",
 }
 # espeak voice per language; "en-us" shares the English word list.
 LANG_VOICES: dict[str, str] = {"en": "en", "en-us": "en", "de": "de", "fr": "fr", "es": "es", "it": "it",
@@ -112,7 +130,7 @@ FLITE_DEV_VOICES = ("slt",)
 
 def split_words(lang: str, split: str) -> list[str]:
     """The word list of `lang` ("en-us" uses "en") for split "train" or "dev" (every 5th word)."""
-    words = WORDS[LANG_VOICES[lang]].split()
+    words = WORDS[LANG_VOICES.get(lang, lang)].split()
     return [w for i, w in enumerate(words) if (i % 5 == 4) == (split == "dev")]
 
 
@@ -192,8 +210,11 @@ def make_utterances(split: str, n: int, seed: int, augmented: bool = True,
                     engine: str = "espeak") -> list[Utterance]:
     """n synthesized (and, if augmented, degraded) utterances from the `split` voices and words.
 
-    engine: "espeak" (espeak-ng, `langs`) or "flite" (English; FLITE_TRAIN_VOICES or FLITE_DEV_VOICES).
+    engine: "espeak" (espeak-ng, `langs`), "flite" (English; FLITE_TRAIN_VOICES or FLITE_DEV_VOICES) or
+    "festival" (split "train" only: Russian and Catalan, alternating festival.FESTIVAL_TRAIN_VOICES).
     """
+    if engine == "festival" and split != "train":
+        raise ValueError("festival has training voices only; its held-out voices are heldout.py's")
     rng = np.random.default_rng(seed)
     langs = langs or (TRAIN_LANGS if split == "train" else DEV_LANGS)
     variants = TRAIN_VARIANTS if split == "train" else DEV_VARIANTS
@@ -206,6 +227,12 @@ def make_utterances(split: str, n: int, seed: int, augmented: bool = True,
             text = make_sentence(rng, split_words("en", split))
             speech = synthesize_flite(text, voice, duration_stretch=float(rng.uniform(0.75, 1.4)),
                                       pad_s=float(rng.uniform(0.05, 0.6)))
+        elif engine == "festival":
+            voice = tuple(FESTIVAL_TRAIN_VOICES)[i % len(FESTIVAL_TRAIN_VOICES)]
+            text = make_sentence(rng, split_words(FESTIVAL_TRAIN_VOICES[voice][1], split))
+            stretch = float(rng.uniform(0.8, 1.3))  # drawn for every voice: unit selection keeps its own rate
+            speech = synthesize_festival(text, voice, duration_stretch=stretch if voice in HTS_VOICES else 1.0,
+                                         pad_s=float(rng.uniform(0.05, 0.6)))
         else:
             lang = langs[i % len(langs)]  # fixed order (espeak keeps some state across voices: see speechdata)
             variant = variants[int(rng.integers(len(variants)))]
@@ -341,6 +368,11 @@ def train(args) -> None:
                                                      engine="flite")
         mel, target = np.concatenate([mel, f_mel]), np.concatenate([target, f_target])
         starts = np.concatenate([starts, f_starts[1:] + starts[-1]])
+    if args.festival_utts:
+        v_mel, v_target, v_starts = cached_train_set(args.festival_utts, args.seed, Path(args.cache), args.reverb_p,
+                                                     engine="festival")
+        mel, target = np.concatenate([mel, v_mel]), np.concatenate([target, v_target])
+        starts = np.concatenate([starts, v_starts[1:] + starts[-1]])
     if args.real_dirs:
         r_mel, r_target, r_starts = real_train_set([Path(d) for d in args.real_dirs], args.real_copies, args.seed)
         print(f"real speech: {len(r_starts) - 1} utterances ({args.real_copies} copies each), "
@@ -452,6 +484,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--epochs", type=int, default=12)
     p.add_argument("--flite-utts", type=int, default=3000,
                    help="extra English utterances from flite's voices (0: espeak-ng only)")
+    p.add_argument("--festival-utts", type=int, default=0,
+                   help="extra Russian and Catalan utterances from Festival's training voices (real speakers)")
     p.add_argument("--real-dirs", nargs="*", default=[],
                    help="folders of forced-aligned real recordings to train on (realspeech layout); keep the "
                         "evaluation folders out")
