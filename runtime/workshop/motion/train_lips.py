@@ -485,7 +485,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--flite-utts", type=int, default=3000,
                    help="extra English utterances from flite's voices (0: espeak-ng only)")
     p.add_argument("--festival-utts", type=int, default=0,
-                   help="extra Russian and Catalan utterances from Festival's training voices (real speakers)")
+                   help="extra Russian and Catalan utterances from Festival's training voices (real speakers; needs "
+                        "apt-get install festvox-ru festvox-ca-ona-hts)")
     p.add_argument("--real-dirs", nargs="*", default=[],
                    help="folders of forced-aligned real recordings to train on (realspeech layout); keep the "
                         "evaluation folders out")
