@@ -1,28 +1,14 @@
 /* The decoding-core suites' shared parts (test_decode.c, test_decode_crafted.c): the CHECK
- * tally and reading the golden vectors' NAME.parts files. One suite per executable, so the
- * counters can live here.
+ * tally (check_tally.h) and reading the golden vectors' NAME.parts files.
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
 #pragma once
+#include "check_tally.h"
 #include "facecast-decode.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                  \
-	do {                                              \
-		if (cond) {                               \
-			passed++;                         \
-		} else {                                  \
-			failed++;                         \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);              \
-			printf("\n");                     \
-		}                                         \
-	} while (0)
 
 static uint8_t *read_file(const char *path, size_t *size)
 {

@@ -2,25 +2,12 @@
  *   test_latency      prints "N passed, N failed"; exit status 1 on any failure
  * SPDX-License-Identifier: GPL-2.0-or-later
  */
+#include "check_tally.h"
 #include "facecast-latency.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
-
-static int passed, failed;
-
-#define CHECK(cond, ...)                                            \
-	do {                                                        \
-		if (cond) {                                         \
-			passed++;                                   \
-		} else {                                            \
-			failed++;                                   \
-			printf("FAIL %s:%d: ", __FILE__, __LINE__); \
-			printf(__VA_ARGS__);                        \
-			printf("\n");                               \
-		}                                                   \
-	} while (0)
 
 static void fill(struct fc_latency_window *w, const double *ms, size_t n)
 {
