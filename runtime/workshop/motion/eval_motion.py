@@ -87,7 +87,7 @@ def motion_utterances(n: int = 120, augmented: bool = True, seed: int = 7) -> li
         if augmented:
             audio = tl.augment(clean, rng, babble)
         else:
-            audio = clean * np.float32(10 ** (-20 / 20) / (np.sqrt(np.mean(clean ** 2)) + 1e-12))
+            audio = tl.clean_level(clean)
         babble.append(clean)
         babble = babble[-30:]
         out.append(MotionUtterance(audio.astype(np.float32), speech))

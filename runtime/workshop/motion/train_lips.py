@@ -160,6 +160,11 @@ def _reverb(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return fftconvolve(x, ir)[: len(x)]
 
 
+def clean_level(clean: np.ndarray) -> np.ndarray:
+    """Clean float32 speech scaled to -20 dBFS RMS: the level of the clean dev set and of clean copies."""
+    return clean * np.float32(10 ** (-20 / 20) / (np.sqrt(np.mean(clean ** 2)) + 1e-12))
+
+
 _TELEPHONE = butter(4, [300, 3400], btype="bandpass", fs=SAMPLE_RATE_HZ, output="sos")
 
 
@@ -247,7 +252,7 @@ def make_utterances(split: str, n: int, seed: int, augmented: bool = True,
         if augmented:
             audio = augment(clean, rng, babble, reverb_p)
         else:
-            audio = clean * np.float32(10 ** (-20 / 20) / (np.sqrt(np.mean(clean ** 2)) + 1e-12))
+            audio = clean_level(clean)
         babble.append(clean)
         babble = babble[-30:]
         mel = log_mel(audio.astype(np.float32))
@@ -267,16 +272,13 @@ def real_train_set(folders: list[Path], copies: int, seed: int,
     rng = np.random.default_rng(seed + 99)
     utts = [u for folder in folders for u in load_recordings(Path(folder))]
     babble = [u.audio for u in utts]
+    labels = [sd.viseme_track(u.speech, strict=False) for u in utts]  # the same for every copy
     mels, targets = [], []
     for copy in range(copies):
-        for u in utts:
+        for u, target in zip(utts, labels):
             clean = u.audio.astype(np.float32)
-            if copy == 0:
-                audio = clean * np.float32(10 ** (-20 / 20) / (np.sqrt(np.mean(clean ** 2)) + 1e-12))
-            else:
-                audio = augment(clean, rng, babble, reverb_p)
+            audio = clean_level(clean) if copy == 0 else augment(clean, rng, babble, reverb_p)
             mel = log_mel(audio)
-            target = sd.viseme_track(u.speech, strict=False)
             t = min(len(mel), len(target))
             mels.append(mel[:t])
             targets.append(target[:t])
