@@ -112,9 +112,9 @@ def test_real_recordings_for_training_come_clean_then_augmented():
     from facecast.runtime.workshop.motion.realspeech import EVALDATA_DIR, load_recordings
     from facecast.runtime.workshop.motion.train_lips import real_train_set
 
-    folder = EVALDATA_DIR / "cmu_arctic"
-    n_recordings = len(load_recordings(folder))
-    mel, target, starts = real_train_set([folder], copies=3, seed=0)
+    recordings = load_recordings(EVALDATA_DIR / "cmu_arctic")
+    n_recordings = len(recordings)
+    mel, target, starts = real_train_set(recordings, copies=3, seed=0)
     assert len(starts) == 3 * n_recordings + 1 and starts[-1] == len(mel) == len(target)
     assert mel.shape[1] == N_MELS and target.shape[1] == len(sd.VISEME_NAMES)
     np.testing.assert_allclose(target.astype(np.float64).sum(axis=1), 1.0, atol=2e-3)

@@ -71,6 +71,7 @@ def motion_utterances(n: int = 120, augmented: bool = True, seed: int = 7) -> li
     from scipy.signal import resample_poly
 
     from . import train_lips as tl
+    from .augment import augment, clean_level
 
     rng = np.random.default_rng(seed + (0 if augmented else 1000))
     babble: list[np.ndarray] = []
@@ -85,9 +86,9 @@ def motion_utterances(n: int = 120, augmented: bool = True, seed: int = 7) -> li
         sr = tl.SAMPLE_RATE_HZ
         clean = resample_poly(speech.audio.astype(np.float64), sr // 50, speech.sample_rate_hz // 50).astype(np.float32)
         if augmented:
-            audio = tl.augment(clean, rng, babble)
+            audio = augment(clean, rng, babble)
         else:
-            audio = tl.clean_level(clean)
+            audio = clean_level(clean)
         babble.append(clean)
         babble = babble[-30:]
         out.append(MotionUtterance(audio.astype(np.float32), speech))

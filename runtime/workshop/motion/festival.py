@@ -155,3 +155,38 @@ def synthesize_festival(text: str, voice: str = "kal", duration_stretch: float =
     phones = parse_segs(seg_text, voice, len(audio) / SAMPLE_RATE_HZ)
     speech = sd.PhoneTimedSpeech(np.asarray(audio, np.float32), SAMPLE_RATE_HZ, phones, text, f"festival-{voice}")
     return sd.pad(speech, pad_s) if pad_s > 0 else speech
+
+
+# Unit-selection voices ship the recordings they were built from, with their phone labels (Xlabel .lab files:
+# "end_s 125 phone" lines after a "#" header). msu_ru_nsh: 620 read sentences, about 100 min of one male
+# speaker, 16 kHz; labels from the voice build's automatic alignment (boundaries within about 30-50 ms).
+RECORDED_VOICES: dict[str, str] = {"ru": "russian/msu_ru_nsh_clunits"}
+VOICES_DIR = Path("/usr/share/festival/voices")
+
+
+def voice_recordings(voice: str = "ru", limit: int | None = None, voices_dir: Path = VOICES_DIR) -> list:
+    """The real recordings behind a unit-selection training voice (voices_dir/RECORDED_VOICES[voice]/{wav,lab}),
+    as MotionUtterance (audio (n,) float32 at 16 kHz, phone intervals in speechdata's names tiling it), in file
+    name order; at most `limit` of them. RuntimeError when the voice's Debian package is missing."""
+    import soundfile as sf
+
+    from .utterance import MotionUtterance
+
+    if voice not in RECORDED_VOICES:
+        raise ValueError(f"no recordings for festival voice {voice!r}; recorded voices: {tuple(RECORDED_VOICES)}")
+    root = Path(voices_dir) / RECORDED_VOICES[voice]
+    wavs = sorted((root / "wav").glob("*.wav"))[:limit]
+    if not wavs:
+        raise RuntimeError(f"recordings of festival voice {voice} missing; install: apt-get install "
+                           f"{voice_entry(voice)[3]}")
+    out = []
+    for wav in wavs:
+        audio, rate_hz = sf.read(wav, dtype="float32")
+        if rate_hz != 16_000 or audio.ndim != 1:
+            raise ValueError(f"{wav}: expected 16 kHz mono, got {rate_hz} Hz, shape {audio.shape}")
+        phones = parse_segs((root / "lab" / wav.with_suffix(".lab").name).read_text(encoding="utf-8"), voice,
+                            len(audio) / rate_hz)
+        speech = sd.PhoneTimedSpeech(audio=audio, sample_rate_hz=rate_hz, phones=phones, text=wav.stem,
+                                     voice=f"festival-{voice}-recorded")
+        out.append(MotionUtterance(np.ascontiguousarray(audio), speech))
+    return out

@@ -33,16 +33,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy.signal import butter, fftconvolve, resample_poly, sosfilt
+from scipy.signal import resample_poly
 
 from . import speechdata as sd
-from .festival import FESTIVAL_TRAIN_VOICES, HTS_VOICES, synthesize_festival
+from .festival import FESTIVAL_TRAIN_VOICES, HTS_VOICES, synthesize_festival, voice_recordings
 from .flite import synthesize_flite
+from .augment import DEV_REVERB_P, augment, augment_chunks, clean_level
 from facecast.runtime.engine.motion.features import LOG_FLOOR, N_MELS, SAMPLE_RATE_HZ, log_mel
 
 N_VISEMES = len(sd.VISEME_NAMES)
 DEFAULT_CACHE = Path("tmp/cache/lips")
-DEV_REVERB_P = 0.3    # share of dev utterances with reverb (the degraded dev set is fixed: never change this)
 TRAIN_REVERB_P = 0.5  # training sees more: reverb tails filling pauses were the main cause of open silences
 
 # --- texts -------------------------------------------------------------------------------------------------
@@ -146,59 +146,6 @@ def make_sentence(rng: np.random.Generator, words: list[str]) -> str:
 
 
 # --- augmentation ------------------------------------------------------------------------------------------
-def _pink(n: int, rng: np.random.Generator) -> np.ndarray:
-    spec = np.fft.rfft(rng.standard_normal(n))
-    spec /= np.sqrt(np.maximum(np.arange(len(spec)), 1.0))
-    return np.fft.irfft(spec, n)
-
-
-def _reverb(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    rt60_s = rng.uniform(0.1, 0.6)
-    t = np.arange(int(rt60_s * SAMPLE_RATE_HZ)) / SAMPLE_RATE_HZ
-    ir = rng.standard_normal(len(t)) * np.exp(-6.9 * t / rt60_s) * rng.uniform(0.05, 0.3)
-    ir[0] = 1.0  # direct path first: reverb adds a tail, never a delay
-    return fftconvolve(x, ir)[: len(x)]
-
-
-def clean_level(clean: np.ndarray) -> np.ndarray:
-    """Clean float32 speech scaled to -20 dBFS RMS: the level of the clean dev set and of clean copies."""
-    return clean * np.float32(10 ** (-20 / 20) / (np.sqrt(np.mean(clean ** 2)) + 1e-12))
-
-
-_TELEPHONE = butter(4, [300, 3400], btype="bandpass", fs=SAMPLE_RATE_HZ, output="sos")
-
-
-def augment(x: np.ndarray, rng: np.random.Generator, babble_pool: list[np.ndarray],
-            reverb_p: float = DEV_REVERB_P) -> np.ndarray:
-    """16 kHz clean speech -> reverb? (probability reverb_p), telephone?, level, noise? (white/pink/babble at
-    0-40 dB SNR), clip."""
-    x = x.astype(np.float64)
-    if rng.random() < reverb_p:
-        x = _reverb(x, rng)
-    if rng.random() < 0.15:
-        x = sosfilt(_TELEPHONE, x)
-    rms = np.sqrt(np.mean(x ** 2)) + 1e-12
-    x *= 10 ** (rng.uniform(-40, -12) / 20) / rms  # speech RMS -40..-12 dBFS
-    if rng.random() < 0.75:
-        kind = rng.choice(["white", "pink", "babble"]) if babble_pool else rng.choice(["white", "pink"])
-        if kind == "white":
-            noise = rng.standard_normal(len(x))
-        elif kind == "pink":
-            noise = _pink(len(x), rng)
-        else:
-            noise = np.zeros(len(x))
-            for _ in range(int(rng.integers(2, 5))):
-                src = babble_pool[int(rng.integers(len(babble_pool)))]
-                reps = np.tile(src, len(x) // max(len(src), 1) + 2)
-                off = int(rng.integers(len(src)))
-                noise += reps[off: off + len(x)]
-        snr_db = rng.uniform(0, 40)
-        x_rms = np.sqrt(np.mean(x ** 2)) + 1e-12
-        noise *= x_rms / (np.sqrt(np.mean(noise ** 2)) + 1e-12) / 10 ** (snr_db / 20)
-        x = x + noise
-    return np.clip(x, -1.0, 1.0).astype(np.float32)
-
-
 # --- data set ----------------------------------------------------------------------------------------------
 @dataclass
 class Utterance:
@@ -261,16 +208,13 @@ def make_utterances(split: str, n: int, seed: int, augmented: bool = True,
     return out
 
 
-def real_train_set(folders: list[Path], copies: int, seed: int,
+def real_train_set(utts: list, copies: int, seed: int,
                    reverb_p: float = TRAIN_REVERB_P) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Real recorded speech for training: every forced-aligned recording in `folders` (realspeech's layout:
-    NAME.wav 16 kHz mono + NAME.txt + NAME.phone.json), `copies` times each: the first copy clean at -20 dBFS,
-    the others through `augment` (reverb, telephone band, level, noise; babble drawn from the other
-    recordings). -> (mel (F, 80) float16, target (F, 15) float16, starts (U+1,) int64), as cached_train_set."""
-    from .realspeech import load_recordings
-
+    """Real recorded speech for training: every phone-labelled recording in `utts` (MotionUtterance: realspeech
+    folders, festival.voice_recordings), `copies` times each: the first copy clean at -20 dBFS, the others
+    through `augment` (reverb, telephone band, level, noise; babble drawn from the other recordings).
+    -> (mel (F, 80) float16, target (F, 15) float16, starts (U+1,) int64), as cached_train_set."""
     rng = np.random.default_rng(seed + 99)
-    utts = [u for folder in folders for u in load_recordings(Path(folder))]
     babble = [u.audio for u in utts]
     labels = [sd.viseme_track(u.speech, strict=False) for u in utts]  # the same for every copy
     mels, targets = [], []
@@ -375,9 +319,15 @@ def train(args) -> None:
                                                      engine="festival")
         mel, target = np.concatenate([mel, v_mel]), np.concatenate([target, v_target])
         starts = np.concatenate([starts, v_starts[1:] + starts[-1]])
+    real_sets = []
     if args.real_dirs:
-        r_mel, r_target, r_starts = real_train_set([Path(d) for d in args.real_dirs], args.real_copies, args.seed)
-        print(f"real speech: {len(r_starts) - 1} utterances ({args.real_copies} copies each), "
+        from .realspeech import load_recordings
+        real_sets.append(([u for d in args.real_dirs for u in load_recordings(Path(d))], args.real_copies))
+    if args.festival_recordings:
+        real_sets.append((voice_recordings("ru"), args.festival_recordings))
+    for utts, copies in real_sets:
+        r_mel, r_target, r_starts = real_train_set(utts, copies, args.seed)
+        print(f"real speech: {len(r_starts) - 1} utterances ({copies} copies each), "
               f"{len(r_mel) / 100 / 60:.1f} min", flush=True)
         mel, target = np.concatenate([mel, r_mel]), np.concatenate([target, r_target])
         starts = np.concatenate([starts, r_starts[1:] + starts[-1]])
@@ -409,6 +359,8 @@ def train(args) -> None:
             ks = idx[b * args.batch:(b + 1) * args.batch] * seq + offset
             x = torch.stack([mel_t[k: k + seq + K - 1] for k in ks])
             y = torch.stack([tgt_t[k + K - 1: k + K - 1 + seq] for k in ks])
+            if args.mel_warp or args.mel_eq_db:
+                x = augment_chunks(x, rng, warp=args.mel_warp, eq_db=args.mel_eq_db)
             logits, _ = net(x)
             # frames labelled mostly silence weigh more: a mouth left open in a pause is the most visible error
             weight = 1.0 + (args.sil_weight - 1.0) * (y[..., 0] > 0.5).float()
@@ -494,6 +446,13 @@ def main(argv: list[str] | None = None) -> None:
                         "evaluation folders out")
     p.add_argument("--real-copies", type=int, default=20,
                    help="times each real recording is used (the first clean, the rest augmented)")
+    p.add_argument("--festival-recordings", type=int, default=0,
+                   help="times each of festvox-ru's 620 source recordings (100 min, one real speaker) is used "
+                        "(0: none; the first clean, the rest augmented)")
+    p.add_argument("--mel-warp", type=float, default=0.0,
+                   help="vocal-tract warp range of the feature augmentation (alpha in 1 +- this; 0: off)")
+    p.add_argument("--mel-eq-db", type=float, default=0.0,
+                   help="peak gain of the random EQ curve of the feature augmentation (dB; 0: off)")
     p.add_argument("--reverb-p", type=float, default=TRAIN_REVERB_P, help="share of training utterances with reverb")
     p.add_argument("--sil-weight", type=float, default=2.0, help="loss weight of frames labelled silence")
     p.add_argument("--batch", type=int, default=32)
