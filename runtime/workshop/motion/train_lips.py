@@ -13,11 +13,14 @@ Festival's training voices (festival.FESTIVAL_TRAIN_VOICES, built from real reco
 0.8-1.3, the Russian unit-selection voice at its own rate); labels are `speechdata.viseme_track` at 100 Hz.
 Augmentation (at 16 kHz): random silence padding, reverb (exponentially decaying noise impulse response; more
 often in training than in the dev set), telephone band-limiting (300-3400 Hz), random level, additive white /
-pink / babble noise at 0-40 dB SNR. Frames labelled silence weigh `--sil-weight` times more in the loss.
+pink / babble noise at 0-40 dB SNR (`augment.augment`); then, on each training crop's log-mel, a vocal-tract
+warp (alpha 1 +- `--mel-warp`) and a smooth random EQ curve (up to `--mel-eq-db`), p = 0.8
+(`augment.augment_chunks`). Frames labelled silence weigh `--sil-weight` times more in the loss.
 Held-out dev set (`dev_utterances`): other voice variants (DEV_VARIANTS) and other words (every 5th word of
 each list) than training; languages DEV_LANGS. `--real-dirs` adds forced-aligned real recordings
 (realspeech.REAL_TRAIN_SETS, speakers outside the evaluation sets), each used `--real-copies` times through the
-same augmentation (`real_train_set`); the shipped model does not use it (the card says what it gave).
+same augmentation (`real_train_set`), and `--festival-recordings` the 620 recordings festvox-ru's voice was
+built from (`festival.voice_recordings`); the shipped model uses neither (the card says what they gave).
 
 Network (`LipNet`): per-band normalisation -> causal Conv1d (kernel K over frames t-K+1..t) -> 1x1 conv ->
 2-layer GRU -> linear -> softmax over 15 visemes. Output at input frame t is trained against the label of
@@ -449,9 +452,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--festival-recordings", type=int, default=0,
                    help="times each of festvox-ru's 620 source recordings (100 min, one real speaker) is used "
                         "(0: none; the first clean, the rest augmented)")
-    p.add_argument("--mel-warp", type=float, default=0.0,
+    p.add_argument("--mel-warp", type=float, default=0.15,
                    help="vocal-tract warp range of the feature augmentation (alpha in 1 +- this; 0: off)")
-    p.add_argument("--mel-eq-db", type=float, default=0.0,
+    p.add_argument("--mel-eq-db", type=float, default=10.0,
                    help="peak gain of the random EQ curve of the feature augmentation (dB; 0: off)")
     p.add_argument("--reverb-p", type=float, default=TRAIN_REVERB_P, help="share of training utterances with reverb")
     p.add_argument("--sil-weight", type=float, default=2.0, help="loss weight of frames labelled silence")
