@@ -70,7 +70,12 @@ DISPLAY_FILE=$(mktemp)
 # -displayfd: Xvfb picks a free display number itself and writes it to fd 3
 Xvfb -displayfd 3 -screen 0 320x240x24 -nolisten tcp 3>"$DISPLAY_FILE" >"$BUILD/xvfb.log" 2>&1 &
 XVFB_PID=$!
-for _ in $(seq 50); do [ -s "$DISPLAY_FILE" ] && break; sleep 0.1; done
+# up to 30 s: on a loaded 2-core CI machine Xvfb (xkbcomp and font setup) has taken longer than 5 s to start
+for _ in $(seq 300); do
+  [ -s "$DISPLAY_FILE" ] && break
+  kill -0 "$XVFB_PID" 2>/dev/null || break  # it exited: its log says why
+  sleep 0.1
+done
 DISPLAY_NUM=$(tr -d '[:space:]' <"$DISPLAY_FILE")
 rm -f "$DISPLAY_FILE"
 if [ -z "$DISPLAY_NUM" ]; then
