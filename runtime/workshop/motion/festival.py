@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from . import speechdata as sd
+from .utterance import MotionUtterance
 
 SAMPLE_RATE_HZ = 16000
 
@@ -159,18 +160,18 @@ def synthesize_festival(text: str, voice: str = "kal", duration_stretch: float =
 
 # Unit-selection voices ship the recordings they were built from, with their phone labels (Xlabel .lab files:
 # "end_s 125 phone" lines after a "#" header). msu_ru_nsh: 620 read sentences, about 100 min of one male
-# speaker, 16 kHz; labels from the voice build's automatic alignment (boundaries within about 30-50 ms).
+# speaker, 16 kHz; labels from the voice build's automatic alignment (speech onsets after a pause lie a median
+# 10 ms after their label: 713 onsets in the first 200 recordings, by frame energy).
 RECORDED_VOICES: dict[str, str] = {"ru": "russian/msu_ru_nsh_clunits"}
 VOICES_DIR = Path("/usr/share/festival/voices")
 
 
-def voice_recordings(voice: str = "ru", limit: int | None = None, voices_dir: Path = VOICES_DIR) -> list:
+def voice_recordings(voice: str = "ru", limit: int | None = None,
+                     voices_dir: Path = VOICES_DIR) -> list[MotionUtterance]:
     """The real recordings behind a unit-selection training voice (voices_dir/RECORDED_VOICES[voice]/{wav,lab}),
     as MotionUtterance (audio (n,) float32 at 16 kHz, phone intervals in speechdata's names tiling it), in file
     name order; at most `limit` of them. RuntimeError when the voice's Debian package is missing."""
     import soundfile as sf
-
-    from .utterance import MotionUtterance
 
     if voice not in RECORDED_VOICES:
         raise ValueError(f"no recordings for festival voice {voice!r}; recorded voices: {tuple(RECORDED_VOICES)}")
