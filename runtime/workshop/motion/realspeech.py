@@ -166,18 +166,9 @@ def real_utterances(languages: tuple[str, ...] | None = None) -> list[MotionUtte
 
 def padded(utt: MotionUtterance, pad_s: float) -> MotionUtterance:
     """The recording with pad_s seconds of digital silence before and after, its phones shifted (a pause at
-    either end absorbs the padding)."""
-    n = int(round(pad_s * SAMPLE_RATE_HZ))
-    pad_s = n / SAMPLE_RATE_HZ
-    audio = np.concatenate([np.zeros(n, np.float32), utt.audio, np.zeros(n, np.float32)])
-    phones = [(a + pad_s, b + pad_s, name) for a, b, name in utt.speech.phones]
-    phones = ([(0.0, pad_s, sd.PAUSE)] if phones[0][2] != sd.PAUSE else [(0.0, phones.pop(0)[1], sd.PAUSE)]) + phones
-    end_s = len(audio) / SAMPLE_RATE_HZ
-    phones = phones + [(phones[-1][1], end_s, sd.PAUSE)] if phones[-1][2] != sd.PAUSE else \
-        phones[:-1] + [(phones[-1][0], end_s, sd.PAUSE)]
-    speech = sd.PhoneTimedSpeech(audio=audio, sample_rate_hz=SAMPLE_RATE_HZ, phones=phones, text=utt.speech.text,
-                                 voice=utt.speech.voice)
-    return MotionUtterance(audio, speech, utt.group)
+    either end absorbs the padding: speechdata.pad), its group kept."""
+    speech = sd.pad(utt.speech, pad_s)
+    return MotionUtterance(speech.audio, speech, utt.group)
 
 
 def main(argv: list[str] | None = None) -> None:
