@@ -121,3 +121,18 @@ def test_real_recordings_for_training_come_clean_then_augmented():
     first, again = mel[starts[0]:starts[1]], mel[starts[n_recordings]:starts[n_recordings + 1]]
     assert first.shape == again.shape and np.abs(first.astype(np.float32) - again.astype(np.float32)).mean() > 0.5
     np.testing.assert_array_equal(target[starts[0]:starts[1]], target[starts[n_recordings]:starts[n_recordings + 1]])
+
+
+def test_training_sets_join_with_shifted_utterance_offsets():
+    """train_lips.join_sets: frames in order, each set's utterance starts moved past the frames before it."""
+    from facecast.runtime.workshop.motion.train_lips import join_sets
+
+    def one_set(lengths, value):
+        starts = np.cumsum([0] + lengths)
+        return np.full((starts[-1], N_MELS), value, np.float16), np.full((starts[-1], 15), value, np.float16), starts
+
+    mel, target, starts = join_sets([one_set([3, 2], 1), one_set([4], 2), one_set([1, 1, 1], 3)])
+    np.testing.assert_array_equal(starts, [0, 3, 5, 9, 10, 11, 12])
+    assert len(mel) == len(target) == 12 and mel.dtype == np.float16
+    np.testing.assert_array_equal(mel[:, 0], [1] * 5 + [2] * 4 + [3] * 3)
+    np.testing.assert_array_equal(target[:, 0], mel[:, 0])

@@ -102,9 +102,10 @@ def eq_curve_ln(rng: np.random.Generator, eq_db: float) -> np.ndarray:
     return (curve * _DB_TO_LN_POWER).astype(np.float32)
 
 
-def augment_chunks(x, rng: np.random.Generator, warp: float = 0.1, eq_db: float = 8.0, p: float = 0.8):
+def augment_chunks(x, rng: np.random.Generator, warp: float, eq_db: float, p: float = 0.8):
     """x: torch tensor (B, T, N_MELS) log-mel -> the same shape, each chunk perturbed with probability p
-    (a vocal-tract warp, then an EQ curve); the others unchanged."""
+    (a vocal-tract warp with alpha in 1 +- warp, then an EQ curve of peak gain up to eq_db dB); the others
+    unchanged."""
     import torch
 
     b = x.shape[0]

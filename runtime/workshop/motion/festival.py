@@ -183,7 +183,7 @@ def voice_recordings(voice: str = "ru", limit: int | None = None,
     out = []
     for wav in wavs:
         audio, rate_hz = sf.read(wav, dtype="float32")
-        if rate_hz != 16_000 or audio.ndim != 1:
+        if rate_hz != SAMPLE_RATE_HZ or audio.ndim != 1:
             raise ValueError(f"{wav}: expected 16 kHz mono, got {rate_hz} Hz, shape {audio.shape}")
         phones = parse_segs((root / "lab" / wav.with_suffix(".lab").name).read_text(encoding="utf-8"), voice,
                             len(audio) / rate_hz)

@@ -39,9 +39,9 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from . import speechdata as sd
+from .augment import DEV_REVERB_P, augment, augment_chunks, clean_level
 from .festival import FESTIVAL_TRAIN_VOICES, HTS_VOICES, synthesize_festival, voice_recordings
 from .flite import synthesize_flite
-from .augment import DEV_REVERB_P, augment, augment_chunks, clean_level
 from facecast.runtime.engine.motion.features import LOG_FLOOR, N_MELS, SAMPLE_RATE_HZ, log_mel
 
 N_VISEMES = len(sd.VISEME_NAMES)
@@ -148,7 +148,6 @@ def make_sentence(rng: np.random.Generator, words: list[str]) -> str:
     return " ".join(out) + str(rng.choice([".", ".", "?", "!"]))
 
 
-# --- augmentation ------------------------------------------------------------------------------------------
 # --- data set ----------------------------------------------------------------------------------------------
 @dataclass
 class Utterance:
@@ -233,6 +232,14 @@ def real_train_set(utts: list, copies: int, seed: int,
     return (np.concatenate(mels).astype(np.float16), np.concatenate(targets).astype(np.float16), starts)
 
 
+def join_sets(sets: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """[(mel, target, starts)] as cached_train_set returns them -> one (mel, target, starts): the frames in
+    order, each set's utterance offsets shifted by the frames before it."""
+    offsets = np.cumsum([0] + [len(mel) for mel, _, _ in sets])
+    starts = np.concatenate([sets[0][2]] + [s[1:] + off for (_, _, s), off in zip(sets[1:], offsets[1:])])
+    return np.concatenate([m for m, _, _ in sets]), np.concatenate([t for _, t, _ in sets]), starts
+
+
 def dev_utterances(n: int = 120, augmented: bool = True, seed: int = 7) -> list[Utterance]:
     """The held-out dev set: DEV_VARIANTS voices, dev words, DEV_LANGS (en, en-us, de, es, fr)."""
     return make_utterances("dev", n, seed=seed + (0 if augmented else 1000), augmented=augmented)
@@ -311,17 +318,12 @@ def train(args) -> None:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     t0 = time.time()
-    mel, target, starts = cached_train_set(args.n_utts, args.seed, Path(args.cache), args.reverb_p)
+    cache = Path(args.cache)
+    sets = [cached_train_set(args.n_utts, args.seed, cache, args.reverb_p)]
     if args.flite_utts:
-        f_mel, f_target, f_starts = cached_train_set(args.flite_utts, args.seed, Path(args.cache), args.reverb_p,
-                                                     engine="flite")
-        mel, target = np.concatenate([mel, f_mel]), np.concatenate([target, f_target])
-        starts = np.concatenate([starts, f_starts[1:] + starts[-1]])
+        sets.append(cached_train_set(args.flite_utts, args.seed, cache, args.reverb_p, engine="flite"))
     if args.festival_utts:
-        v_mel, v_target, v_starts = cached_train_set(args.festival_utts, args.seed, Path(args.cache), args.reverb_p,
-                                                     engine="festival")
-        mel, target = np.concatenate([mel, v_mel]), np.concatenate([target, v_target])
-        starts = np.concatenate([starts, v_starts[1:] + starts[-1]])
+        sets.append(cached_train_set(args.festival_utts, args.seed, cache, args.reverb_p, engine="festival"))
     real_sets = []
     if args.real_dirs:
         from .realspeech import load_recordings
@@ -329,11 +331,10 @@ def train(args) -> None:
     if args.festival_recordings:
         real_sets.append((voice_recordings("ru"), args.festival_recordings))
     for utts, copies in real_sets:
-        r_mel, r_target, r_starts = real_train_set(utts, copies, args.seed)
-        print(f"real speech: {len(r_starts) - 1} utterances ({copies} copies each), "
-              f"{len(r_mel) / 100 / 60:.1f} min", flush=True)
-        mel, target = np.concatenate([mel, r_mel]), np.concatenate([target, r_target])
-        starts = np.concatenate([starts, r_starts[1:] + starts[-1]])
+        sets.append(real_train_set(utts, copies, args.seed))
+        print(f"real speech: {len(utts)} recordings ({copies} copies each), {len(sets[-1][0]) / 100 / 60:.1f} min",
+              flush=True)
+    mel, target, starts = join_sets(sets)
     print(f"data: {len(starts) - 1} utterances, {len(mel) / 100 / 3600:.2f} h, {time.time() - t0:.0f} s", flush=True)
     mel32 = mel.astype(np.float32)
     mean, std = mel32.mean(0), mel32.std(0) + 1e-3
