@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from facecast.bridge.schema import VISEME_NAMES
 from facecast.runtime.workshop.motion import speechdata as sd
 from facecast.runtime.engine.motion.features import HOP, LOG_FLOOR, N_MELS, MelStream, log_mel
-from facecast.runtime.engine.motion.lips import DEFAULT_MODEL_PATH, EnergyLips, LipModel
+from facecast.runtime.engine.motion.lips import DEFAULT_MODEL_PATH, EnergyLips, LipModel, LoudnessOpen
 
 try:
     sd.synthesize("a")
@@ -78,6 +79,31 @@ def test_energy_baseline_rows_sum_to_one():
     out = EnergyLips().infer(mel)
     assert out.shape == (len(mel), 15)
     np.testing.assert_allclose(out.sum(axis=1), 1.0, atol=1e-6)
+
+
+def _tone(dbfs: float, seconds: float) -> np.ndarray:
+    t = np.arange(int(seconds * 16000)) / 16000
+    return (10 ** (dbfs / 20) * np.sqrt(2) * np.sin(2 * np.pi * 220 * t)).astype(np.float32)
+
+
+def test_loudness_is_relative_to_the_recent_peak():
+    """Loud frames read 1, frames 20 dB under the peak read (30 - 20) / 15, digital silence 0; the peak
+    decays 2 dB/s, so a quieter speaker reads loud again after a while; chunked = one-shot; the energy
+    baseline opens by the same measure."""
+    audio = np.concatenate([_tone(-12, 0.5), _tone(-32, 0.5), np.zeros(4000, np.float32), _tone(-32, 12.0)])
+    mel = log_mel(audio)
+    whole = LoudnessOpen().step(mel)
+    assert whole.shape == (len(mel),) and whole.dtype == np.float32
+    assert np.all((whole >= 0) & (whole <= 1))
+    assert np.allclose(whole[5:45], 1.0)
+    assert np.allclose(whole[53:60], 10 / 15, atol=0.02)
+    assert np.all(np.diff(whole[55:95]) > 0)  # the peak decays, the quiet tone reads ever louder
+    assert np.all(whole[105:120] == 0.0)  # digital silence
+    assert np.allclose(whole[-50:], 1.0)  # 12 s later the 20 dB have decayed away: the quiet voice is the peak
+    chunked = LoudnessOpen()
+    parts = [chunked.step(mel[i:i + 7]) for i in range(0, len(mel), 7)]
+    np.testing.assert_array_equal(np.concatenate(parts), whole)
+    np.testing.assert_allclose(EnergyLips().infer(mel)[:, VISEME_NAMES.index("aa")], whole)
 
 
 @pytest.fixture(scope="module")

@@ -18,7 +18,7 @@ from facecast.runtime.engine.motion.emotion import EmotionModel
 from facecast.runtime.engine.motion.engine import MotionEngine, run_offline
 from facecast.runtime.engine.motion.eyes import EYE_PITCH_FULL_DEG, EYE_YAW_FULL_DEG
 from facecast.runtime.engine.motion.head import distance_to_z_m
-from facecast.runtime.engine.motion.mouth import MouthModel
+from facecast.runtime.engine.motion.mouth import LOUDNESS_JAW_GAIN, MouthModel
 from facecast.runtime.engine.motion.prosody import ProsodyTracker
 
 SR = 16_000
@@ -121,6 +121,22 @@ def test_aa_is_the_most_open():
     assert apertures["aa"] > 0.45
     assert max(apertures, key=apertures.get) == "aa"
     assert apertures["PP"] < 0.01 and apertures["sil"] < 0.01 and apertures["FF"] < 0.06
+
+
+def test_loudness_opens_the_jaw_but_not_pauses_or_closures():
+    jaw, close = BLENDSHAPE_NAMES.index("jawOpen"), BLENDSHAPE_NAMES.index("mouthClose")
+
+    def held(name: str, drive: float) -> float:
+        mouth = MouthModel()
+        for _ in range(18):
+            out = mouth.step(onehot(name), 1 / RATE, jaw_drive=drive)
+        return float(out[jaw] - out[close])
+
+    assert held("E", 1.0) == pytest.approx(held("E", 0.0) + LOUDNESS_JAW_GAIN, abs=0.01)
+    assert held("ih", 0.5) == pytest.approx(held("ih", 0.0) + 0.5 * LOUDNESS_JAW_GAIN, abs=0.01)
+    assert held("sil", 1.0) < 1e-6  # a loud pause (noise, music) keeps the lips shut
+    assert held("PP", 1.0) < 0.01  # and /p b m/ seal however loud
+    assert held("E", float("nan")) == pytest.approx(held("E", 0.0))  # no measure = no drive
 
 
 def test_intensity_and_smoothing():
@@ -474,6 +490,28 @@ class _IndexLips:
             rows[i, (k % 14) + 1 if k >= 0 else 0] = 1.0
         self.frames_in += len(mel)
         return rows
+
+
+class _VowelLips(_IndexLips):
+    """Stand-in lip model that hears the vowel E in every frame."""
+
+    def step(self, mel):
+        self.frames_in += len(mel)
+        return np.tile(np.eye(len(VISEME_NAMES), dtype=np.float32)[V["E"]], (len(mel), 1))
+
+
+def test_stream_opens_the_jaw_wider_on_louder_audio():
+    """The stream measures loudness on the mel frames its viseme rows came from and passes it to the mouth:
+    the same vowel 20 dB under the speaker's peak opens (1 - 2/3) * LOUDNESS_JAW_GAIN less."""
+    from facecast.runtime.engine.motion.stream import bake
+
+    t = np.arange(8000) / 16000
+    tone = np.sqrt(2) * np.sin(2 * np.pi * 220 * t)
+    audio = np.concatenate([10 ** (-12 / 20) * tone, 10 ** (-32 / 20) * tone]).astype(np.float32)
+    frames = bake(audio, _VowelLips(), MotionEngine(rate_hz=60.0))
+    loud = np.median([f.lip_aperture() for f in frames if 0.2 < f.t_audio_s < 0.45])
+    quiet = np.median([f.lip_aperture() for f in frames if 0.7 < f.t_audio_s < 0.95])
+    assert loud - quiet == pytest.approx(LOUDNESS_JAW_GAIN / 3, abs=0.02)
 
 
 @pytest.mark.parametrize("lead_s", [0.0, 0.015])

@@ -85,12 +85,14 @@ class MotionEngine:
 
     # --- streaming ------------------------------------------------------------------------------------
     def step(self, t_audio_s: float, visemes: np.ndarray | None = None,
-             prosody: ProsodyFeatures | Sequence[ProsodyFeatures] | None = None) -> MotionFrame:
+             prosody: ProsodyFeatures | Sequence[ProsodyFeatures] | None = None,
+             jaw_drive: float = 0.0) -> MotionFrame:
         """One motion frame for audio position t_audio_s.
 
         visemes: (15,) weights for the interval since the last step (VISEME_NAMES order; None = silence).
         prosody: the ProsodyFeatures of the hops that completed in the interval (one, a list, or None when
-        none did; then the previous speaking state holds). dt is taken from successive t_audio_s values
+        none did; then the previous speaking state holds). jaw_drive: relative loudness 0..1 of the audio the
+        visemes came from (lips.LoudnessOpen; 0 = the visemes alone move the jaw). dt is taken from successive t_audio_s values
         (1 / rate_hz for the first step, clamped to 0..0.25 s).
         """
         dt = 1.0 / self.rate_hz if self._t_last is None else float(np.clip(t_audio_s - self._t_last, 0.0, _MAX_DT_S))
@@ -115,7 +117,7 @@ class MotionEngine:
         self.head.energy = emo.head_energy
         self.head.pitch_bias_deg = emo.head_pitch_bias_deg
         head = self.head.step(dt, speaking, loudness, accent, boundary)
-        mouth = self.mouth.step(vis, dt, bias=channel_bias(emo.offsets))
+        mouth = self.mouth.step(vis, dt, bias=channel_bias(emo.offsets), jaw_drive=jaw_drive)
         eyes, gaze = self.eyes.step(dt, speaking, phrase_start, boundary, head[0], head[1], emo.blink_rate_scale)
 
         face = emo.offsets.copy()

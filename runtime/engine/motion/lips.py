@@ -1,4 +1,5 @@
-"""Audio -> Oculus viseme probabilities, streaming: the trained ONNX `LipModel` and the `EnergyLips` baseline.
+"""Audio -> Oculus viseme probabilities, streaming: the trained ONNX `LipModel` and the `EnergyLips` baseline;
+`LoudnessOpen`, the relative loudness the baseline opens the jaw by and the mouth adds to the jaw (mouth.py).
 
 Both take log-mel frames from `features.MelStream` (80 bands, 100 Hz) and return one (15,) row per input
 frame over `VISEME_NAMES`, summing to 1. A model with `lookahead_frames = L` emits, for the input frame
@@ -102,15 +103,13 @@ class LipModel:
         return _infer_aligned(self, mel)
 
 
-class EnergyLips:
-    """Baseline: loudness -> jaw. Each frame's energy relative to a decaying peak level sets P(aa) (mouth
-    open); the rest is P(sil). No lookahead. Same interface as LipModel.
+class LoudnessOpen:
+    """How loud each log-mel frame is relative to the speaker's recent peak, streaming: (T, 80) -> (T,) in 0..1.
 
     open = clip((level_db - (peak_db - range_db)) / ramp_db, 0, 1), level_db = 10 log10 of the frame's
-    mel-band power; peak_db follows the loudest recent frame, falling `decay_db` per frame.
+    mel-band power; peak_db follows the loudest recent frame, falling `decay_db` per frame (2 dB/s by default),
+    so the measure adapts to a quiet microphone within seconds and no fixed input level is assumed.
     """
-
-    lookahead_frames = 0
 
     def __init__(self, range_db: float = 30.0, ramp_db: float = 15.0, decay_db: float = 0.02):
         self.range_db, self.ramp_db, self.decay_db = range_db, ramp_db, decay_db
@@ -119,23 +118,43 @@ class EnergyLips:
     def reset(self) -> None:
         # 0 dB here is speech near -40 dBFS RMS: quieter sound before the first loud frame reads as closed
         self._peak_db = 0.0
-        self.frames_in = 0
 
     def step(self, mel: np.ndarray) -> np.ndarray:
-        """mel: (T, 80) float32 log-mel -> (T, 15) float32, only 'sil' and 'aa' non-zero, rows summing to 1."""
+        """mel: (T, 80) float32 log-mel -> (T,) float32 relative loudness in 0..1."""
         m = _check_mel(mel)
         # log-sum-exp of natural-log powers, in dB
         top = m.max(axis=1, keepdims=True)
         level_db = (10.0 / np.log(10.0)) * (top[:, 0] + np.log(np.exp(m - top).sum(axis=1)))
-        out = np.zeros((len(m), N_VISEMES), np.float32)
+        out = np.zeros(len(m), np.float32)
         peak = self._peak_db
         for i, lv in enumerate(level_db):
             peak = max(float(lv), peak - self.decay_db)
-            opened = min(1.0, max(0.0, (lv - (peak - self.range_db)) / self.ramp_db))
-            out[i, _AA] = opened
-            out[i, _SIL] = 1.0 - opened
+            out[i] = min(1.0, max(0.0, (lv - (peak - self.range_db)) / self.ramp_db))
         self._peak_db = peak
-        self.frames_in += len(m)
+        return out
+
+
+class EnergyLips:
+    """Baseline: loudness -> jaw. Each frame's LoudnessOpen sets P(aa) (mouth open); the rest is P(sil).
+    No lookahead. Same interface as LipModel; keyword arguments go to LoudnessOpen."""
+
+    lookahead_frames = 0
+
+    def __init__(self, range_db: float = 30.0, ramp_db: float = 15.0, decay_db: float = 0.02):
+        self._loudness = LoudnessOpen(range_db, ramp_db, decay_db)
+        self.reset()
+
+    def reset(self) -> None:
+        self._loudness.reset()
+        self.frames_in = 0
+
+    def step(self, mel: np.ndarray) -> np.ndarray:
+        """mel: (T, 80) float32 log-mel -> (T, 15) float32, only 'sil' and 'aa' non-zero, rows summing to 1."""
+        opened = self._loudness.step(mel)
+        out = np.zeros((len(opened), N_VISEMES), np.float32)
+        out[:, _AA] = opened
+        out[:, _SIL] = 1.0 - opened
+        self.frames_in += len(opened)
         return out
 
     def infer(self, mel: np.ndarray) -> np.ndarray:

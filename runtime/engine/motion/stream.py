@@ -1,12 +1,14 @@
 """MotionStream: 16 kHz audio in, MotionFrames out, as soon as the audio they need has arrived.
 
-    audio ─► MelStream ─► lip model (lookahead L frames) ─► viseme rows at 100 Hz ─┐
+    audio ─► MelStream ─┬► lip model (lookahead L frames) ─► viseme rows at 100 Hz ─┐
+          │             └► LoudnessOpen ─► relative loudness at 100 Hz (jaw drive) ───┤
           └► ProsodyTracker (10 ms hops) ──────────────────────────────────────────┴► MotionEngine @ motion_hz
 
 Motion frame i shows the mouth for the audio interval ((i-1)/motion_hz, i/motion_hz] and is stamped
 t_audio = i/motion_hz. Real lips move before the sound they shape, and the mouth's smoothing (mouth.py)
 takes time to reach a pose, so the mouth of frame i is driven by the viseme rows `lead_s` AHEAD of its
-interval: the rows whose centres lie in ((i-1)/motion_hz + lead_s, i/motion_hz + lead_s]. The frame is
+interval: the rows whose centres lie in ((i-1)/motion_hz + lead_s, i/motion_hz + lead_s], and the mean relative
+loudness of the same mel frames opens the jaw further on loud syllables (mouth.LOUDNESS_JAW_GAIN). The frame is
 emitted once the lip model has produced every one of those rows, i.e. once the audio up to the end of mel
 frame (last row + L) has arrived; `needed_sample_index` says which sample that was, so latency can be measured from that
 sample's arrival (lookahead and lead included, never hidden). Head, eyes and prosody follow the frame's
@@ -25,6 +27,7 @@ import numpy as np
 from .engine import MotionEngine
 from .features import HOP, MelStream
 from .frame import MotionFrame
+from .lips import LoudnessOpen
 from .prosody import HOP_S, ProsodyTracker
 
 FRAME_RATE_HZ = 100  # mel / viseme rows per second
@@ -63,6 +66,8 @@ class MotionStream:
         self.mel = MelStream()
         self.prosody = ProsodyTracker()
         self._rows: deque[tuple[int, np.ndarray]] = deque()  # (viseme frame index, (15,) row)
+        self.loudness = LoudnessOpen()
+        self._loud: deque[tuple[int, float]] = deque()  # (mel frame index, relative loudness 0..1)
         self._rows_done = 0          # viseme rows produced so far (frames 0 .. _rows_done-1)
         self._feats: deque = deque()  # ProsodyFeatures not yet given to the engine
         self._next_motion = 1        # index of the next motion frame to emit
@@ -89,6 +94,8 @@ class MotionStream:
         chunk = self.mel.push(samples)
         if len(chunk.mel):
             rows = self.lips.step(chunk.mel)
+            self._loud.extend(zip(range(chunk.start_frame, chunk.start_frame + len(chunk.mel)),
+                                  self.loudness.step(chunk.mel).tolist()))
             lookahead = self.lips.lookahead_frames
             for i, row in enumerate(rows):
                 index = chunk.start_frame + i - lookahead
@@ -117,10 +124,13 @@ class MotionStream:
                 self._rows.popleft()
             rows = [row for index, row in self._rows if index < hi]
             visemes = np.mean(rows, axis=0) if rows else None
+            while self._loud and self._loud[0][0] < lo:
+                self._loud.popleft()
+            loud = [value for index, value in self._loud if index < hi]
             feats = []
             while self._feats and self._feats[0].t_s <= t1 + 1e-9:
                 feats.append(self._feats.popleft())
-            frame = self.engine.step(t1, visemes, feats)
+            frame = self.engine.step(t1, visemes, feats, jaw_drive=float(np.mean(loud)) if loud else 0.0)
             # the last row used needs mel frame (hi - 1 + L), which ends at sample (hi + L) * HOP (hi includes the lead)
             needed = (hi + self.lips.lookahead_frames) * HOP - 1
             if self._skipped:

@@ -3,7 +3,7 @@
     result = bench_motion(duration_s=20.0)   # JSON-ready dict
 
 (a) compute: one thread, 16 kHz speech fed in 10 ms chunks (the size MicSource and FileSource write):
-    - features: MelStream.push + ProsodyTracker.push of one chunk;
+    - features: MelStream.push + ProsodyTracker.push + LoudnessOpen.step (the jaw drive) of one chunk;
     - lips: LipModel.step of the one mel frame the chunk completes (onnxruntime, CPU, 1 intra-op thread);
     - engine: MotionEngine.step per call, scaled by 0.6 (60 Hz motion = 0.6 engine steps per 10 ms);
     - total: MotionStream.feed of one chunk (all three, the real glue; p95 includes chunks that run the engine),
@@ -45,19 +45,20 @@ def bench_compute(audio: np.ndarray, warmup_chunks: int = 100) -> dict:
     """Per-10-ms compute cost of features, lip model, engine and the whole MotionStream.feed (one thread)."""
     from facecast.runtime.engine.motion.engine import MotionEngine
     from facecast.runtime.engine.motion.features import MelStream
-    from facecast.runtime.engine.motion.lips import LipModel
+    from facecast.runtime.engine.motion.lips import LipModel, LoudnessOpen
     from facecast.runtime.engine.motion.prosody import ProsodyTracker
     from facecast.runtime.engine.motion.stream import MotionStream
 
     chunks = [audio[i:i + CHUNK] for i in range(0, len(audio) - CHUNK + 1, CHUNK)]
     clock = time.perf_counter
 
-    mel, prosody, mels, feats = MelStream(), ProsodyTracker(), [], []
+    mel, prosody, loudness, mels, feats = MelStream(), ProsodyTracker(), LoudnessOpen(), [], []
     features_ms = []
     for i, c in enumerate(chunks):
         t0 = clock()
         m = mel.push(c)
         f = prosody.push(c)
+        loudness.step(m.mel)
         dt = (clock() - t0) * 1000
         mels.append(m.mel)
         feats.append(f)
