@@ -92,8 +92,8 @@ class MotionEngine:
         visemes: (15,) weights for the interval since the last step (VISEME_NAMES order; None = silence).
         prosody: the ProsodyFeatures of the hops that completed in the interval (one, a list, or None when
         none did; then the previous speaking state holds). jaw_drive: relative loudness 0..1 of the audio the
-        visemes came from (lips.LoudnessOpen; 0 = the visemes alone move the jaw). dt is taken from successive t_audio_s values
-        (1 / rate_hz for the first step, clamped to 0..0.25 s).
+        visemes came from (lips.LoudnessOpen; 0 = the visemes alone move the jaw). dt is taken from successive
+        t_audio_s values (1 / rate_hz for the first step, clamped to 0..0.25 s).
         """
         dt = 1.0 / self.rate_hz if self._t_last is None else float(np.clip(t_audio_s - self._t_last, 0.0, _MAX_DT_S))
         self._t_last = float(t_audio_s)
@@ -146,7 +146,8 @@ def run_offline(audio_16k: np.ndarray, visemes_100hz: np.ndarray,
 
     audio_16k: (N,) float mono at 16 kHz; visemes_100hz: (T, 15) rows for [t/100, (t+1)/100). Frame i is at
     t = (i + 1) / rate_hz; it gets the audio up to t (prosody of the hops completed by then) and the mean of
-    the viseme rows overlapping ((i) / rate_hz, t]. Frames run to the end of the longer input.
+    the viseme rows overlapping ((i) / rate_hz, t]. Frames run to the end of the longer input. No loudness
+    drive (the given visemes alone move the jaw), unlike stream.MotionStream.
     """
     engine = engine or MotionEngine()
     tracker = ProsodyTracker(SAMPLE_RATE_HZ)

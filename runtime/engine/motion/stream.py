@@ -120,13 +120,9 @@ class MotionStream:
                 hi = int(math.ceil(t1 * FRAME_RATE_HZ - 1e-9))
             if hi > self._rows_done:
                 return out
-            while self._rows and self._rows[0][0] < lo:
-                self._rows.popleft()
-            rows = [row for index, row in self._rows if index < hi]
+            rows = _window(self._rows, lo, hi)
             visemes = np.mean(rows, axis=0) if rows else None
-            while self._loud and self._loud[0][0] < lo:
-                self._loud.popleft()
-            loud = [value for index, value in self._loud if index < hi]
+            loud = _window(self._loud, lo, hi)
             feats = []
             while self._feats and self._feats[0].t_s <= t1 + 1e-9:
                 feats.append(self._feats.popleft())
@@ -143,6 +139,14 @@ class MotionStream:
         """End of stream: pad with the lookahead's (and lead's) worth of silence so the last frames come out."""
         pad = np.zeros((self.lips.lookahead_frames + int(math.ceil(self.lead_s * FRAME_RATE_HZ)) + 2) * HOP, np.float32)
         return [tf for tf in self.feed(pad) if tf.frame.t_audio_s <= (self.samples_in - len(pad)) / 16000 + 1e-9]
+
+
+def _window(queue: deque, lo: int, hi: int) -> list:
+    """queue: (frame index, value) pairs in index order. Drops the pairs before frame lo (no later motion frame
+    needs them) and returns the values of frames lo..hi-1."""
+    while queue and queue[0][0] < lo:
+        queue.popleft()
+    return [value for index, value in queue if index < hi]
 
 
 def bake(audio_16k: np.ndarray, lips, engine: MotionEngine, progress=None) -> list[MotionFrame]:
