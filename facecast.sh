@@ -13,7 +13,8 @@ APT_RUNTIME=(libportaudio2 libsndfile1 espeak-ng libespeak-ng1 espeak-ng-data ff
 # C and OBS-plugin tests: compilers, libobs 29, libzmq, msgpack-c, libjpeg-turbo, a virtual X display.
 # festival + festvox-*: the held-out voices and languages of `facecast eval lipsync` (never trained on);
 # festvox-ca-ona-hts is a training voice (train_lips --festival-utts), tested here; its Russian partner
-# festvox-ru (179 MB) is installed only for retraining: apt-get install festvox-ru.
+# festvox-ru (179 MB) is installed only for retraining: apt-get install festvox-ru. So is klettres-data (40 MB,
+# real syllables for `python -m facecast.runtime.workshop.motion.klettres`); its evaluation sets are in the repo.
 APT_TEST=(sox flite festival festvox-kallpc16k festvox-us-slt-hts festvox-italp16k festvox-czech-ph festvox-suopuhe-lj festvox-ca-ona-hts cmake pkg-config build-essential libobs-dev libzmq3-dev libmsgpack-dev libturbojpeg0-dev
           libx11-dev xvfb libgl1-mesa-dri libegl-mesa0
           mono-mcs mono-runtime libmono-system-core4.0-cil libzmq5
