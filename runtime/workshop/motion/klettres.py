@@ -113,14 +113,15 @@ def align_word(audio: np.ndarray, text: str, voice: str, noise_db: float) -> lis
     duration_s = len(audio) / SAMPLE_RATE_HZ
     # The files hold up to seconds of room noise around the word, which an unanchored warp spreads the word
     # over; the loud stretch is the better edge here (mandarin.py, on files cut tight, takes the union).
-    energy = landmarks.energy_span(dtw_align.mel_5ms(audio), noise_db)
+    mel = dtw_align.mel_5ms(audio)
+    energy = landmarks.energy_span(mel, noise_db)
     if energy:
         onset_s, offset_s = energy[0], min(duration_s, energy[1])
     else:
         warped = dtw_align.transfer_boundaries(audio, synth, times)
         onset_s, offset_s = warped[0], warped[-1]
     anchors = [(times[0], onset_s), (times[-1], offset_s)]
-    release_s = _release(audio, [name for _, _, name in inner], onset_s, offset_s)
+    release_s = _release(audio, mel, [name for _, _, name in inner], onset_s, offset_s)
     if release_s is not None:
         anchors.insert(1, (times[1], release_s))
     bounds = dtw_align.transfer_boundaries(audio, synth, times, anchors)
@@ -135,34 +136,22 @@ def align_word(audio: np.ndarray, text: str, voice: str, noise_db: float) -> lis
     return phones
 
 
-def _release(audio: np.ndarray, names: list[str], onset_s: float, offset_s: float) -> float | None:
-    """Where the vowel after a word-initial consonant starts (landmarks.py), or None: the voicing onset after a
-    voiceless consonant, the release (the rise of the vowel's formant power) after a nasal or a liquid, as
-    mandarin.align_syllable does, and after a voiced stop. An unanchored warp puts that boundary tens of ms early
-    after a long murmur (espeak-ng speech spoken slower than the rendering: n|a 76 ms early, 29 ms with the
-    anchor) and, on the real recordings, up to 150 ms early after the voice bar of a prevoiced b d g (Czech "do":
-    the vowel at 18 ms instead of its release at 160 ms; with the anchor 175 ms)."""
+def _release(audio: np.ndarray, mel: np.ndarray, names: list[str], onset_s: float,
+             offset_s: float) -> float | None:
+    """Where the vowel after a word-initial consonant starts (landmarks.py; mel: dtw_align.mel_5ms of the audio),
+    or None: the voicing onset after a voiceless consonant, the release (the rise of the vowel's formant power)
+    after a nasal or a liquid, as mandarin.align_syllable does, and after a voiced stop. An unanchored warp puts
+    that boundary tens of ms early after a long murmur (espeak-ng speech spoken slower than the rendering: n|a
+    76 ms early, 29 ms with the anchor) and, on the real recordings, up to 150 ms early after the voice bar of a
+    prevoiced b d g (Czech "do": the vowel at 18 ms instead of its release at 160 ms; with the anchor 175 ms)."""
     if len(names) < 2 or names[0][0] not in VOICELESS_START | SONORANT_START or names[1][0] not in VOWEL_START:
         return None
-    mel = dtw_align.mel_5ms(audio)
     start_s, end_s = onset_s + landmarks.GUARD_S, offset_s - landmarks.GUARD_S
     if names[0][0] in VOICELESS_START:
         found = landmarks.voicing_onset(audio, mel, start_s, end_s)
     else:
         found = landmarks.sonorant_release(mel, start_s, end_s, front=names[1][0] in FRONT_CLOSE_START)
     return found if found is not None and start_s < found < end_s else None
-
-
-def _crop(audio: np.ndarray, phones: list[tuple[float, float, str]]) -> tuple[np.ndarray, list]:
-    """The recording cut to KEEP_SILENCE_S of silence either side of its speech, and its phones moved to match."""
-    spoken = [(a, b) for a, b, name in phones if name != sd.PAUSE]
-    start_s = max(0.0, spoken[0][0] - KEEP_SILENCE_S)
-    end_s = min(len(audio) / SAMPLE_RATE_HZ, spoken[-1][1] + KEEP_SILENCE_S)
-    a, b = round(start_s * SAMPLE_RATE_HZ), round(end_s * SAMPLE_RATE_HZ)
-    cut = audio[a:b]
-    dur_s, shift_s = len(cut) / SAMPLE_RATE_HZ, a / SAMPLE_RATE_HZ
-    moved = [(max(0.0, s - shift_s), min(dur_s, e - shift_s), n) for s, e, n in phones]
-    return cut, [p for p in moved if p[1] > p[0]]
 
 
 def write_language(recs: list[Recording], out_dir: Path) -> int:
@@ -187,7 +176,10 @@ def write_language(recs: list[Recording], out_dir: Path) -> int:
         except RuntimeError as exc:
             print(f"skipped {rec.path.name}: {exc}", flush=True)
             continue
-        audio, phones = _crop(audio, phones)
+        # cut to KEEP_SILENCE_S of room noise either side of the speech, the phones moved to match
+        cut = dtw_align.trim_edge_pauses(sd.PhoneTimedSpeech(audio, SAMPLE_RATE_HZ, phones, rec.text, rec.language),
+                                         KEEP_SILENCE_S)
+        audio, phones = cut.audio, cut.phones
         stem = f"{rec.path.parent.name}_{k:03d}_{rec.path.stem}"
         sf.write(out_dir / f"{stem}.wav", audio, SAMPLE_RATE_HZ, subtype="PCM_16")
         (out_dir / f"{stem}.txt").write_text(rec.text + "\n", encoding="utf-8")
