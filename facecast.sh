@@ -35,40 +35,45 @@ apt_install() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# $1: the pip extras to install (the test command adds `train`: the aligner and training voices its tests run)
 python_setup() {
+  local extras=$1
   if [ ! -x "$VENV/bin/python" ]; then
     log "creating virtual environment in $VENV"
     "$PY" -m venv "$VENV"
   fi
   local stamp="$VENV/.facecast-installed"
   local want
-  want=$(sha256sum pyproject.toml | cut -c1-16)
+  want="$(sha256sum pyproject.toml | cut -c1-16) $extras"
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
     return 0
   fi
   log "installing Python packages (torch CPU build first, so nothing pulls a CUDA build)"
   "$VENV/bin/python" -m pip install -q --upgrade pip
   "$VENV/bin/python" -m pip install -q "torch==2.13.0"
-  "$VENV/bin/python" -m pip install -q -e ".[dev,virtualcam]"
+  "$VENV/bin/python" -m pip install -q -e ".[$extras]"
   echo "$want" > "$stamp"
 }
 
+# $1: pip extras; the rest: Debian packages beside APT_RUNTIME
 setup() {
+  local extras=$1
+  shift
   apt_install "${APT_RUNTIME[@]}" "$@"
-  python_setup
+  python_setup "$extras"
 }
 
 case "${1:-}" in
   setup)
-    setup "${APT_TEST[@]}"
+    setup dev,virtualcam,train "${APT_TEST[@]}"
     ;;
   demo)
-    setup
+    setup dev,virtualcam
     shift
     exec "$VENV/bin/facecast" demo "$@"
     ;;
   test)
-    setup "${APT_TEST[@]}"
+    setup dev,virtualcam,train "${APT_TEST[@]}"
     shift
     status=0
     log "Python tests"

