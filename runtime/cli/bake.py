@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 
 from facecast.runtime.cli.checks import check_audio_length, check_out_file, check_rate
+from facecast.runtime.engine.session import LIPS_CHOICES, LIPS_HELP
 
 MIN_MOTION_HZ, MAX_MOTION_HZ = 1.0, 1000.0   # --motion-hz: MotionEngine's range
 
@@ -44,7 +45,7 @@ def add_parser(sub) -> None:
     p = sub.add_parser("bake", help="audio file -> animation file (.jsonl or .csv)")
     p.add_argument("audio")
     p.add_argument("--out", required=True, help="anim.jsonl or anim.csv")
-    p.add_argument("--lips", choices=["model", "energy"], default="model")
+    p.add_argument("--lips", choices=LIPS_CHOICES, default="model", help=LIPS_HELP)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--motion-hz", type=float, default=60.0,

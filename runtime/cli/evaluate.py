@@ -23,9 +23,10 @@ def cmd_eval(args) -> int:
                                                               groups_all, meets_targets)
 
     # the blendshape output as a consumer sees it: lip aperture judged against the raw phone boundaries
-    motion = compare_all(args.n, args.model)
+    motion = compare_all(args.n, args.model, args.voice_gate)
     result["aperture"] = motion
-    result["aperture_by_group"] = groups_all(args.model)
+    result["aperture_by_group"] = groups_all(args.model, args.voice_gate)
+    result["voice_gate"] = args.voice_gate
     result["targets"] = TARGETS
     result["meets_targets"] = {cond: meets_targets(by_model["LipModel"]) for cond, by_model in motion.items()}
     # a mouth that trails the sound (or leads it by more than 40 ms) fails the command, in any condition
@@ -58,6 +59,8 @@ def add_parser(sub) -> None:
     p.add_argument("--portraits", help="eval render: comma-separated sample portraits (default: every one with a docs/sheets sheet)")
     p.add_argument("--model", help="ONNX lip model (default: the shipped one)")
     p.add_argument("--n", type=int, default=120, help="dev utterances per condition")
+    p.add_argument("--voice-gate", action="store_true",
+                   help="eval lipsync: the lip model's rows through the voice activity gate (--lips model-vad)")
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="cpu")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_eval)

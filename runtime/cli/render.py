@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from facecast.runtime.cli.checks import check_audio_length, check_out_file, check_rate
+from facecast.runtime.engine.session import LIPS_CHOICES, LIPS_HELP
 from facecast.runtime.engine.avatar.cache import DEFAULT_CACHE, load_or_prepare, prepare_file, usable_renderer
 
 MIN_FPS, MAX_FPS = 1.0, 120.0   # --fps: what players and editors take; the motion runs at the same rate
@@ -202,7 +203,7 @@ def add_parser(sub) -> None:
     p.add_argument("--sheet", help="contact sheet PNG for a person to review")
     p.add_argument("--fps", type=float, default=30.0, help=f"video frame rate ({MIN_FPS:g}..{MAX_FPS:g}, default 30)")
     _prepare_options(p)
-    p.add_argument("--lips", choices=["model", "energy"], default="model")
+    p.add_argument("--lips", choices=LIPS_CHOICES, default="model", help=LIPS_HELP)
     p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
     p.add_argument("--threads", type=int, default=1,
                    help="torch CPU threads (default 1: more threads on a busy 2-core machine run slower)")

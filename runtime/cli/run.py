@@ -9,6 +9,7 @@ from pathlib import Path
 
 from facecast.bridge.pubsub import DEFAULT_CONTROL_ENDPOINT, DEFAULT_PUB_ENDPOINT
 from facecast.runtime.cli.progress import NO_WATERMARK_WARNING
+from facecast.runtime.engine.session import LIPS_CHOICES, LIPS_HELP
 from facecast.runtime.engine.config import DEFAULT_MAX_SESSIONS, MAX_SESSIONS_LIMIT
 
 
@@ -183,7 +184,7 @@ def add_parser(sub) -> None:
         p.add_argument("--max-sessions", type=int, default=DEFAULT_MAX_SESSIONS,
                        help=f"most sessions at once, the default one included (1..{MAX_SESSIONS_LIMIT}, "
                             f"default {DEFAULT_MAX_SESSIONS})")
-        p.add_argument("--lips", choices=["model", "energy"], default="model", help="lip-sync model or loudness baseline")
+        p.add_argument("--lips", choices=LIPS_CHOICES, default="model", help=LIPS_HELP)
         p.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
         p.add_argument("--seed", type=int, default=0)
         p.add_argument("--motion-hz", type=float, default=60.0)

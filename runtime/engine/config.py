@@ -35,8 +35,8 @@ PREPARE_QUEUE = 2                  # portraits waiting for the preparation threa
 @dataclass
 class RuntimeConfig:
     """audio_source: "file" | "mic" | "push"; audio_path for files, mic_device (name substring or
-    index, None = default) for the microphone. lips: "model" (the shipped ONNX lip-sync model) or
-    "energy" (the loudness baseline)."""
+    index, None = default) for the microphone. lips: "model" (the shipped ONNX lip-sync model),
+    "model-vad" (the same, its rows gated by voice activity: session.make_lips) or "energy" (the loudness baseline)."""
 
     session: str = "default"
     audio_source: str = "file"

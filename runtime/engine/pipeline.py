@@ -37,7 +37,7 @@ class Runtime:
     def __init__(self, config: RuntimeConfig):
         renders = config.image is not None and config.frames
         # one device for onnxruntime and torch; a missing CUDA fails here, before any socket is bound
-        device = resolve_device(config.device, need_onnx=config.lips == "model", need_torch=renders)
+        device = resolve_device(config.device, need_onnx=config.lips != "energy", need_torch=renders)
         if not 1 <= config.max_sessions <= MAX_SESSIONS_LIMIT:
             raise ValueError(f"max sessions {config.max_sessions} outside 1..{MAX_SESSIONS_LIMIT}")
         self.config = config = replace(config, device=device)

@@ -28,15 +28,22 @@ PUSH_JITTER_S = 0.2
 MIC_GAP_S = 0.3
 
 
+LIPS_CHOICES = ("model", "model-vad", "energy")
+LIPS_HELP = ("model: the lip-sync model; model-vad: the same, its pauses decided with voice activity (better on real "
+             "voices with a clean microphone, worse with other voices in the pauses); energy: the loudness baseline")
+
+
 def make_lips(kind: str, device: str = "auto"):
-    """"model": the shipped ONNX lip-sync model; "energy": the loudness baseline."""
+    """"model": the shipped ONNX lip-sync model; "model-vad": the same with the voice activity gate
+    (motion/voice_activity.py: better on real voices, worse with other voices in the pauses); "energy": the
+    loudness baseline."""
     from facecast.runtime.engine.motion import lips
 
     if kind == "energy":
         return lips.EnergyLips()
-    if kind == "model":
-        return lips.LipModel(device=device)
-    raise ValueError(f"unknown lip model {kind!r}; use 'model' or 'energy'")
+    if kind in ("model", "model-vad"):
+        return lips.LipModel(device=device, voice_gate=kind == "model-vad")
+    raise ValueError(f"unknown lip model {kind!r}; use 'model', 'model-vad' or 'energy'")
 
 
 @dataclass

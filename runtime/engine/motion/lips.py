@@ -43,9 +43,12 @@ class LipModel:
     model_path: the .onnx file (default: the shipped models/lips.onnx).
     device: "auto" (CUDA execution provider when onnxruntime has it, else CPU), "cpu" or "cuda"
       ("cuda" raises RuntimeError when onnxruntime has no CUDA provider).
+    voice_gate: ask the stream that runs this model (stream.MotionStream) to gate its rows with voice
+      activity (voice_activity.py): better on real voices, worse with other voices in the pauses.
     """
 
-    def __init__(self, model_path: str | Path = DEFAULT_MODEL_PATH, device: str = "auto", threads: int = 1):
+    def __init__(self, model_path: str | Path = DEFAULT_MODEL_PATH, device: str = "auto", threads: int = 1,
+                 voice_gate: bool = False):
         import onnxruntime as ort  # deferred: importing this module must not need onnxruntime
 
         available = ort.get_available_providers()
@@ -68,6 +71,7 @@ class LipModel:
         opts.intra_op_num_threads = threads  # one frame is tiny: more threads cost more than they save
         opts.inter_op_num_threads = 1
         self._session = ort.InferenceSession(str(path), sess_options=opts, providers=providers)
+        self.voice_gate = bool(voice_gate)
         self.providers = self._session.get_providers()
         meta = self._session.get_modelmeta().custom_metadata_map
         self.lookahead_frames = int(meta.get("lookahead_frames", 0))

@@ -1,8 +1,13 @@
 """MotionStream: 16 kHz audio in, MotionFrames out, as soon as the audio they need has arrived.
 
-    audio ─► MelStream ─┬► lip model (lookahead L frames) ─► viseme rows at 100 Hz ─┐
-          │             └► LoudnessOpen ─► relative loudness at 100 Hz (jaw drive) ───┤
-          └► ProsodyTracker (10 ms hops) ──────────────────────────────────────────┴► MotionEngine @ motion_hz
+    audio ─► MelStream ─┬► lip model (lookahead L frames) ─► viseme rows ─► gate ─► rows at 100 Hz ─┐
+          │             └► LoudnessOpen ─► relative loudness at 100 Hz (jaw drive) ──────────────┤
+          ├► VoiceActivity (Silero VAD, 32 ms chunks) ─► P(speech) ─► gate                        │
+          └► ProsodyTracker (10 ms hops) ─────────────────────────────────────────────────────┴► MotionEngine @ motion_hz
+
+The gate (voice_activity.gate_silence) takes the pause weight out of rows the voice activity model calls
+speech and the open visemes out of rows it calls non-speech: the lip model, trained on synthetic voices,
+decides speech-or-pause worse on real voices than a detector trained on real ones.
 
 Motion frame i shows the mouth for the audio interval ((i-1)/motion_hz, i/motion_hz] and is stamped
 t_audio = i/motion_hz. Real lips move before the sound they shape, and the mouth's smoothing (mouth.py)
@@ -29,6 +34,7 @@ from .features import HOP, MelStream
 from .frame import MotionFrame
 from .lips import LoudnessOpen
 from .prosody import HOP_S, ProsodyTracker
+from .voice_activity import VoiceActivity, chunk_of_row, gate_silence
 
 FRAME_RATE_HZ = 100  # mel / viseme rows per second
 # How far ahead of a frame's audio its mouth looks. With the mouth's quick attack/release (mouth.py) this puts
@@ -53,12 +59,20 @@ class MotionStream:
     lips: LipModel or EnergyLips (step(mel (T, 80)) -> (T, 15), lookahead_frames).
     engine: MotionEngine (its rate_hz is the motion frame rate).
     lead_s: how far ahead of its audio a frame's mouth looks, 0..0.1 s (default MOUTH_LEAD_S).
+    voice_activity: gate the rows with voice_activity.VoiceActivity (default: as the lips ask, their
+      `voice_gate` attribute; LipModel(voice_gate=True), `--lips model-vad` on the command line). With lips
+      that look MIN_LOOKAHEAD_FRAMES or more ahead the gate costs no latency; with fewer, frames wait for it.
     """
 
-    def __init__(self, lips, engine: MotionEngine, lead_s: float | None = None):
+    def __init__(self, lips, engine: MotionEngine, lead_s: float | None = None, voice_activity: bool | None = None):
         lead_s = MOUTH_LEAD_S if lead_s is None else lead_s
         if not 0.0 <= lead_s <= 0.1:
             raise ValueError(f"lead_s {lead_s} outside 0..0.1 s (how far ahead of its audio a frame's mouth looks)")
+        if voice_activity is None:
+            voice_activity = bool(getattr(lips, "voice_gate", False))
+        self.voice = VoiceActivity() if voice_activity else None
+        self._speech: deque[tuple[int, float]] = deque()  # (VAD chunk index, P(speech))
+        self._ungated: deque[tuple[int, np.ndarray]] = deque()  # rows waiting for their chunk's P(speech)
         self.lips = lips
         self.lead_s = float(lead_s)
         self.engine = engine
@@ -92,6 +106,9 @@ class MotionStream:
         samples = np.asarray(samples, np.float32)
         self.samples_in += len(samples)
         chunk = self.mel.push(samples)
+        if self.voice is not None:
+            first = self.voice.chunks_done
+            self._speech.extend(enumerate(self.voice.push(samples).tolist(), start=first))
         if len(chunk.mel):
             rows = self.lips.step(chunk.mel)
             self._loud.extend(zip(range(chunk.start_frame, chunk.start_frame + len(chunk.mel)),
@@ -100,10 +117,33 @@ class MotionStream:
             for i, row in enumerate(rows):
                 index = chunk.start_frame + i - lookahead
                 if index >= 0:  # rows before frame 0 describe the silence before the stream
-                    self._rows.append((index, row))
-            self._rows_done = max(0, self.mel.frames_emitted - lookahead)
+                    self._ungated.append((index, row))
+        self._gate_rows()
         self._feats.extend(self.prosody.push(samples))
         return self._emit()
+
+    def _gate_rows(self) -> None:
+        """Move the rows whose VAD chunk is scored from _ungated to _rows, gated; rows wait (and _rows_done
+        stops before them) only when the lips look fewer than voice_activity.MIN_LOOKAHEAD_FRAMES ahead."""
+        self._rows_done = max(0, self.mel.frames_emitted - self.lips.lookahead_frames)
+        if self.voice is None:
+            self._rows.extend(self._ungated)
+            self._ungated.clear()
+            return
+        ready = []
+        while self._ungated and chunk_of_row(self._ungated[0][0]) < self.voice.chunks_done:
+            ready.append(self._ungated.popleft())
+        if ready:
+            probs = [self._speech_prob(chunk_of_row(index)) for index, _ in ready]
+            gated = gate_silence(np.stack([row for _, row in ready]), np.array(probs))
+            self._rows.extend(zip([index for index, _ in ready], gated))
+        if self._ungated:
+            self._rows_done = min(self._rows_done, self._ungated[0][0])
+
+    def _speech_prob(self, chunk_index: int) -> float:
+        while self._speech and self._speech[0][0] < chunk_index:  # rows come in order: older chunks are done
+            self._speech.popleft()
+        return self._speech[0][1]
 
     def _emit(self) -> list[TimedFrame]:
         out = []
@@ -149,12 +189,14 @@ def _window(queue: deque, lo: int, hi: int) -> list:
     return [value for index, value in queue if index < hi]
 
 
-def bake(audio_16k: np.ndarray, lips, engine: MotionEngine, progress=None) -> list[MotionFrame]:
+def bake(audio_16k: np.ndarray, lips, engine: MotionEngine, progress=None,
+         voice_activity: bool | None = None) -> list[MotionFrame]:
     """Whole clip -> its motion frames (t_audio from 1/motion_hz to the clip's end), as the live path makes them.
 
     progress: optional callable(done_samples, total_samples) for long files.
+    voice_activity: as MotionStream's.
     """
-    stream = MotionStream(lips, engine)
+    stream = MotionStream(lips, engine, voice_activity=voice_activity)
     audio = np.asarray(audio_16k, np.float32)
     frames: list[MotionFrame] = []
     step = 16000  # one second at a time: the same result as any chunking, bounded memory per call

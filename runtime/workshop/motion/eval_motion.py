@@ -244,11 +244,12 @@ def meets_targets(result: dict) -> dict[str, bool]:
             "lag_ms": TARGETS["lag_ms_min"] <= result["lag_ms"] <= TARGETS["lag_ms_max"]}
 
 
-def compare(utterances: list[MotionUtterance], model_path=None) -> dict[str, dict]:
-    """{"LipModel": metrics, "EnergyLips": metrics} on the same utterances (CPU, one thread)."""
+def compare(utterances: list[MotionUtterance], model_path=None, voice_gate: bool = False) -> dict[str, dict]:
+    """{"LipModel": metrics, "EnergyLips": metrics} on the same utterances (CPU, one thread); voice_gate: the
+    lip model's rows through the voice activity gate (LipModel's voice_gate)."""
     from facecast.runtime.engine.motion.lips import DEFAULT_MODEL_PATH, EnergyLips, LipModel
 
-    model = LipModel(model_path or DEFAULT_MODEL_PATH, device="cpu")
+    model = LipModel(model_path or DEFAULT_MODEL_PATH, device="cpu", voice_gate=voice_gate)
     return {"LipModel": evaluate_motion(model, utterances), "EnergyLips": evaluate_motion(EnergyLips(), utterances)}
 
 
@@ -266,7 +267,7 @@ def format_table(results: dict[str, dict[str, dict]]) -> str:
     return "\n".join(lines)
 
 
-def compare_all(n: int, model_path=None) -> dict[str, dict[str, dict]]:
+def compare_all(n: int, model_path=None, voice_gate: bool = False) -> dict[str, dict[str, dict]]:
     """{"clean" | "augmented" | "real" | "heldout": compare(...)}: n dev utterances per synthetic condition
     (synthesized in that order: espeak-ng's timing state carries across calls), the real recordings
     (realspeech.real_utterances) and the held-out voices, languages and rooms (heldout.py; skipped, with
@@ -276,21 +277,22 @@ def compare_all(n: int, model_path=None) -> dict[str, dict[str, dict]]:
 
     missing: list[str] = []
     heldout = synthetic_heldout(missing)
-    out = {"clean": compare(motion_utterances(n, augmented=False), model_path),
-           "augmented": compare(motion_utterances(n, augmented=True), model_path),
-           "real": compare(real_utterances(("en",)), model_path)}
+    out = {"clean": compare(motion_utterances(n, augmented=False), model_path, voice_gate),
+           "augmented": compare(motion_utterances(n, augmented=True), model_path, voice_gate),
+           "real": compare(real_utterances(("en",)), model_path, voice_gate)}
     if heldout:
-        out["heldout"] = compare(heldout, model_path)
+        out["heldout"] = compare(heldout, model_path, voice_gate)
     return out
 
 
-def groups_all(model_path=None) -> dict[str, dict]:
+def groups_all(model_path=None, voice_gate: bool = False) -> dict[str, dict]:
     """The lip model per language and per condition on the held-out set and the real recordings."""
     from facecast.runtime.engine.motion.lips import DEFAULT_MODEL_PATH, LipModel
 
     from .heldout import heldout_utterances
 
-    return evaluate_groups(LipModel(model_path or DEFAULT_MODEL_PATH, device="cpu"), heldout_utterances())
+    return evaluate_groups(LipModel(model_path or DEFAULT_MODEL_PATH, device="cpu", voice_gate=voice_gate),
+                           heldout_utterances())
 
 
 def format_groups(groups: dict[str, dict]) -> str:
