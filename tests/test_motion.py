@@ -11,7 +11,6 @@ import math
 
 import numpy as np
 import pytest
-from fakes.lips import ConstantLips, IndexLips
 
 from facecast.bridge.commands import COMMANDS
 from facecast.bridge.schema import BLENDSHAPE_NAMES, EMOTIONS, VISEME_NAMES
@@ -21,6 +20,7 @@ from facecast.runtime.engine.motion.eyes import EYE_PITCH_FULL_DEG, EYE_YAW_FULL
 from facecast.runtime.engine.motion.head import distance_to_z_m
 from facecast.runtime.engine.motion.mouth import LOUDNESS_JAW_GAIN, MouthModel
 from facecast.runtime.engine.motion.prosody import ProsodyTracker
+from fakes.lips import ConstantLips, IndexLips
 
 SR = 16_000
 RATE = 60.0

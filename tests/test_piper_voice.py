@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from facecast.runtime.workshop.motion import speechdata as sd
 
 pytest.importorskip("piper", reason="the train extra installs piper-tts (pip install -e .[train])")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from facecast.bridge.schema import VISEME_NAMES
 from facecast.runtime.engine.motion import voice_activity as va
 from facecast.runtime.engine.motion.engine import MotionEngine

@@ -4,6 +4,7 @@ reset, step(mel (T, 80)) -> (T, 15) rows over VISEME_NAMES) with rows that say w
 from __future__ import annotations
 
 import numpy as np
+
 from facecast.bridge.schema import VISEME_NAMES
 
 

@@ -6,8 +6,8 @@ shut mid-word) and, less often, open visemes to pauses. Silero VAD (models/SILER
 on real speech of many languages; it cannot tell visemes apart and sees 32 ms at a time, but it tells speech
 from non-speech. `gate_silence` uses it only for that: in confident speech the row's pause weight goes to the
 other visemes where the lip model was unsure of its pause, in confident non-speech the open visemes' weight
-goes to the pause. The closure (PP) weight is
-never moved, so a /p b m/ closure at the start of speech (silent until its release) still seals the lips.
+goes to the pause. The closure (PP) weight is never moved, so a /p b m/ closure at the start of speech (silent
+until its release) still seals the lips.
 
 Latency: row k (the 10 ms mel frame k) is gated by the chunk holding its centre, chunk
 floor((k + 0.5) * 160 / 512), which is complete 37 ms after frame k starts at the latest; a lip model with a
@@ -20,13 +20,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+
 from facecast.bridge.schema import VISEME_NAMES
 
+from .features import HOP, SAMPLE_RATE_HZ
+
 DEFAULT_MODEL_PATH = Path(__file__).with_name("models") / "silero_vad.onnx"
-SAMPLE_RATE_HZ = 16000
 CHUNK = 512          # samples per P(speech) (32 ms): the chunk size the model was trained on at 16 kHz
 CONTEXT = 64         # samples of the previous chunk the model sees in front of each chunk
-MEL_HOP = 160        # samples per lip-model row (features.HOP)
 MIN_LOOKAHEAD_FRAMES = 3
 # P(speech) from SPEECH_RAMP[0] to [1] removes the pause weight from 0 to all of it; below NON_SPEECH_BELOW
 # the open visemes' weight moves to the pause, all of it at P = 0. Chosen on the real English and Mandarin
@@ -46,7 +47,7 @@ _OPEN = [i for i in range(len(VISEME_NAMES)) if i not in (_SIL, _PP)]
 
 def chunk_of_row(row_index: int) -> int:
     """The VAD chunk that holds the centre of lip-model row `row_index` (>= 0)."""
-    return ((2 * row_index + 1) * MEL_HOP) // (2 * CHUNK)
+    return ((2 * row_index + 1) * HOP) // (2 * CHUNK)
 
 
 def gate_silence(rows: np.ndarray, speech_prob: np.ndarray) -> np.ndarray:

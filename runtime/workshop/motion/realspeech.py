@@ -82,9 +82,9 @@ def align_recording(wav: Path, text: str) -> dict:
 def align_pcm(audio: np.ndarray, text: str) -> dict:
     """align_recording on samples: audio (n,) int16 at 16 kHz. Raises RuntimeError when pocketsphinx finds no
     alignment (a word outside its dictionary, or speech that does not match the text)."""
-    pcm = np.ascontiguousarray(audio, dtype=np.int16).tobytes()
     from pocketsphinx import Decoder
 
+    pcm = np.ascontiguousarray(audio, dtype=np.int16).tobytes()
     # a new decoder for every recording (0.3 s): a reused one carries its cepstral mean over and aligns the next
     # recording differently from `align_recording` on its own
     decoder = Decoder(samprate=SAMPLE_RATE_HZ, bestpath=False)
