@@ -162,3 +162,48 @@ def test_training_sets_join_with_shifted_utterance_offsets():
     assert len(mel) == len(target) == 12 and mel.dtype == np.float16
     np.testing.assert_array_equal(mel[:, 0], [1] * 5 + [2] * 4 + [3] * 3)
     np.testing.assert_array_equal(target[:, 0], mel[:, 0])
+
+
+def test_loss_weights_single_out_pauses_and_closures():
+    """train_lips.loss_weights: `sil_weight` on frames mostly silence, `pp_weight` on frames mostly /p b m/,
+    1 elsewhere (an even split between the two weighs 1: neither holds more than half)."""
+    torch = pytest.importorskip("torch")
+    from facecast.runtime.workshop.motion.train_lips import loss_weights
+
+    sil, pp, aa = (np.eye(15, dtype=np.float32)[VISEME_NAMES.index(v)] for v in ("sil", "PP", "aa"))
+    frames = torch.from_numpy(np.stack([sil, pp, aa, 0.5 * sil + 0.5 * pp, 0.6 * pp + 0.4 * aa]))
+    np.testing.assert_allclose(loss_weights(frames, 2.0).numpy(), [2, 1, 1, 1, 1])
+    np.testing.assert_allclose(loss_weights(frames, 2.0, 3.0).numpy(), [2, 3, 1, 1, 3])
+    np.testing.assert_allclose(loss_weights(frames[None], 1.0, 1.0).numpy(), [[1, 1, 1, 1, 1]])
+
+
+def test_dropout_acts_in_training_only(tmp_path):
+    """train_lips.build_net(dropout=...): training-mode passes differ, eval-mode passes are deterministic and
+    the same network as without dropout given the same weights; the ONNX export of a network in the middle of
+    training is that eval-mode network (export checks onnxruntime against torch)."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from facecast.runtime.workshop.motion.train_lips import build_net, export
+
+    mean, std = np.zeros(N_MELS, np.float32), np.ones(N_MELS, np.float32)
+    torch.manual_seed(0)
+    net = build_net(mean, std, kernel=5, channels=8, hidden=8, layers=2, dropout=0.5)
+    plain = build_net(mean, std, kernel=5, channels=8, hidden=8, layers=2)
+    plain.load_state_dict(net.state_dict())
+    mel = torch.randn(1, 4 + 20, N_MELS)
+    with torch.no_grad():
+        net.train()
+        assert not torch.equal(net(mel)[0], net(mel)[0])
+        net.eval()
+        plain.eval()
+        torch.testing.assert_close(net(mel)[0], net(mel)[0])
+        torch.testing.assert_close(net(mel)[0], plain(mel)[0])
+    net.train()
+    export(net, tmp_path / "lips.onnx", lookahead=4, kernel=5, hidden=8, layers=2)
+    exported = LipModel(tmp_path / "lips.onnx", device="cpu")
+    mel_np = np.random.default_rng(1).normal(-5, 3, (30, N_MELS)).astype(np.float32)
+    net.eval()
+    with torch.no_grad():
+        conv = torch.full((1, 4, N_MELS), LOG_FLOOR)
+        ref = torch.softmax(net(torch.cat([conv, torch.from_numpy(mel_np)[None]], 1))[0], -1)[0].numpy()
+    np.testing.assert_allclose(exported.step(mel_np), ref, atol=1e-4)

@@ -17,7 +17,8 @@ Augmentation (at 16 kHz): random silence padding, reverb (exponentially decaying
 often in training than in the dev set), telephone band-limiting (300-3400 Hz), random level, additive white /
 pink / babble noise at 0-40 dB SNR (`augment.augment`); then, on each training crop's log-mel, a vocal-tract
 warp (alpha 1 +- `--mel-warp`) and a smooth random EQ curve (up to `--mel-eq-db`), p = 0.8
-(`augment.augment_chunks`). Frames labelled silence weigh `--sil-weight` times more in the loss.
+(`augment.augment_chunks`). Frames labelled silence weigh `--sil-weight` times more in the loss, frames
+labelled /p b m/ `--pp-weight` times (`loss_weights`); `--dropout` drops features in training only.
 Held-out dev set (`dev_utterances`): other voice variants (DEV_VARIANTS) and other words (every 5th word of
 each list) than training; languages DEV_LANGS. `--real-dirs` adds forced-aligned real recordings
 (realspeech.REAL_TRAIN_SETS, speakers outside the evaluation sets), each used `--real-copies` times through the
@@ -281,8 +282,16 @@ def cached_train_set(n: int, seed: int, cache_dir: Path, reverb_p: float = TRAIN
 
 
 # --- network -----------------------------------------------------------------------------------------------
+def loss_weights(target, sil_weight: float, pp_weight: float = 1.0):
+    """target: soft viseme labels (..., 15) (torch) -> per-frame loss weight (...): 1, `sil_weight` where the
+    label is mostly silence (a mouth left open in a pause is the most visible error), `pp_weight` where it is
+    mostly /p b m/ (a closure lasts a few frames, and a missed one is seen)."""
+    weight = 1.0 + (sil_weight - 1.0) * (target[..., 0] > 0.5).float()
+    return weight + (pp_weight - 1.0) * (target[..., 1] > 0.5).float()
+
+
 def build_net(mean: np.ndarray, std: np.ndarray, kernel: int = 5, channels: int = 128, hidden: int = 128,
-              layers: int = 2):
+              layers: int = 2, dropout: float = 0.0):
     import torch
     from torch import nn
 
@@ -296,14 +305,16 @@ def build_net(mean: np.ndarray, std: np.ndarray, kernel: int = 5, channels: int 
             self.register_buffer("inv_std", torch.tensor(1.0 / std, dtype=torch.float32).view(1, 1, -1))
             self.conv = nn.Conv1d(N_MELS, channels, kernel)
             self.mix = nn.Conv1d(channels, channels, 1)
-            self.gru = nn.GRU(channels, hidden, layers, batch_first=True)
+            self.gru = nn.GRU(channels, hidden, layers, batch_first=True, dropout=dropout if layers > 1 else 0.0)
+            # dropout acts in training only: the exported graph (eval mode) is the same network without it
+            self.drop = nn.Dropout(dropout)
             self.head = nn.Linear(hidden, N_VISEMES)
 
         def forward(self, mel, h=None):
             x = ((mel - self.mean) * self.inv_std).transpose(1, 2)
-            x = torch.relu(self.mix(torch.relu(self.conv(x)))).transpose(1, 2)
+            x = self.drop(torch.relu(self.mix(torch.relu(self.conv(x))))).transpose(1, 2)
             y, h = self.gru(x, h)
-            return self.head(y), h
+            return self.head(self.drop(y)), h
 
         def stream(self, mel, conv_state, h):
             full = torch.cat([conv_state, mel], dim=1)
@@ -359,7 +370,8 @@ def train(args) -> None:
     mel32 = mel.astype(np.float32)
     mean, std = mel32.mean(0), mel32.std(0) + 1e-3
     L, K = args.lookahead, args.kernel
-    net = build_net(mean, std, kernel=K, channels=args.channels, hidden=args.hidden, layers=args.layers)
+    net = build_net(mean, std, kernel=K, channels=args.channels, hidden=args.hidden, layers=args.layers,
+                    dropout=args.dropout)
     print(f"params: {sum(p.numel() for p in net.parameters())}", flush=True)
     # Shift: logits at input frame t learn the label of frame t - L (first L labels: the silence before).
     sil = np.zeros((L, N_VISEMES), np.float32)
@@ -386,8 +398,7 @@ def train(args) -> None:
             if args.mel_warp or args.mel_eq_db:
                 x = augment_chunks(x, rng, warp=args.mel_warp, eq_db=args.mel_eq_db)
             logits, _ = net(x)
-            # frames labelled mostly silence weigh more: a mouth left open in a pause is the most visible error
-            weight = 1.0 + (args.sil_weight - 1.0) * (y[..., 0] > 0.5).float()
+            weight = loss_weights(y, args.sil_weight, args.pp_weight)
             loss = (-(y * torch.log_softmax(logits, -1)).sum(-1) * weight).sum() / weight.sum()
             opt.zero_grad()
             loss.backward()
@@ -429,8 +440,9 @@ def export(net, out: Path, lookahead: int, kernel: int, hidden: int, layers: int
     import onnxruntime as ort
     import torch
 
-    net.eval()
-    wrapper = _Streamer(net)
+    # eval mode on the wrapper itself: the exporter restores the wrapper's mode afterwards, and a wrapper left
+    # in training mode would put the network back into it (dropout on) for the comparison below
+    wrapper = _Streamer(net).eval()
     rng = np.random.default_rng(0)
     mel = torch.from_numpy(rng.normal(-5, 3, (1, 37, N_MELS)).astype(np.float32))
     conv = torch.full((1, kernel - 1, N_MELS), LOG_FLOOR)
@@ -482,6 +494,7 @@ def main(argv: list[str] | None = None) -> None:
                    help="peak gain of the random EQ curve of the feature augmentation (dB; 0: off)")
     p.add_argument("--reverb-p", type=float, default=TRAIN_REVERB_P, help="share of training utterances with reverb")
     p.add_argument("--sil-weight", type=float, default=2.0, help="loss weight of frames labelled silence")
+    p.add_argument("--pp-weight", type=float, default=1.0, help="loss weight of frames labelled /p b m/ (PP)")
     p.add_argument("--batch", type=int, default=32)
     p.add_argument("--seq", type=int, default=200, help="frames per training chunk")
     p.add_argument("--lr", type=float, default=3e-3)
@@ -490,6 +503,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--channels", type=int, default=128)
     p.add_argument("--hidden", type=int, default=128)
     p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--dropout", type=float, default=0.0,
+                   help="dropout on the features before and after the GRU and between its layers (training only)")
     p.add_argument("--dev-n", type=int, default=60)
     p.add_argument("--threads", type=int, default=1,
                    help="torch threads; 1 is robust on a shared CPU (2 threads stall when other jobs compete)")
