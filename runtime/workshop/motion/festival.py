@@ -24,8 +24,8 @@ import numpy as np
 
 from . import speechdata as sd
 from .utterance import MotionUtterance
+from facecast.runtime.engine.motion.features import SAMPLE_RATE_HZ
 
-SAMPLE_RATE_HZ = 16000
 
 # short name -> (Festival voice function, language, text encoding, Debian package)
 FESTIVAL_VOICES: dict[str, tuple[str, str, str, str]] = {

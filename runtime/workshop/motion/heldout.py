@@ -22,8 +22,8 @@ import numpy as np
 from . import speechdata as sd
 from .festival import FESTIVAL_VOICES, festival_available, synthesize_festival
 from .utterance import MotionUtterance
+from facecast.runtime.engine.motion.features import SAMPLE_RATE_HZ
 
-SAMPLE_RATE_HZ = 16000
 LEVEL_DBFS = -20.0
 REVERB_RT60_S = 0.5
 LOW_PITCH_STRETCH = 1.2

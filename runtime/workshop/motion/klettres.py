@@ -31,9 +31,9 @@ import numpy as np
 
 from . import dtw_align, landmarks, speechdata as sd
 from .realspeech import phones_record
+from facecast.runtime.engine.motion.features import SAMPLE_RATE_HZ
 
 KLETTRES_DIR = Path("/usr/share/klettres")
-SAMPLE_RATE_HZ = 16000
 # KLettres language folder -> espeak-ng voice. Left out: Low German, Indonesian and Nynorsk (no voice or no
 # recordings), Hebrew and Arabic (their texts are unvocalised letters and syllables: espeak-ng's reading of them
 # is a guess, and the phones would be as wrong as the guess).

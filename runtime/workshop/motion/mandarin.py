@@ -31,8 +31,8 @@ import numpy as np
 
 from . import dtw_align, landmarks, speechdata as sd
 from .realspeech import phones_record
+from facecast.runtime.engine.motion.features import SAMPLE_RATE_HZ
 
-SAMPLE_RATE_HZ = 16000
 
 # pinyin initial -> (IPA, espeak "cmn" mnemonic)
 INITIALS: dict[str, tuple[str, str]] = {

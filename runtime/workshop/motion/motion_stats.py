@@ -21,10 +21,10 @@ import numpy as np
 from facecast.bridge.schema import BLENDSHAPE_NAMES
 
 from facecast.runtime.engine.motion.engine import MotionEngine
+from facecast.runtime.engine.motion.features import SAMPLE_RATE_HZ
 from facecast.runtime.engine.motion.frame import MotionFrame
 from facecast.runtime.engine.motion.stream import bake
 
-SAMPLE_RATE_HZ = 16000
 BLINK_ON = 0.1
 BLINK_PEAK = 0.5
 _BS = {n: i for i, n in enumerate(BLENDSHAPE_NAMES)}

@@ -24,8 +24,8 @@ import numpy as np
 from scipy.signal import resample_poly
 
 from . import speechdata as sd
+from facecast.runtime.engine.motion.features import SAMPLE_RATE_HZ
 
-SAMPLE_RATE_HZ = 16000
 VOICE_NAME = "piper-joe"
 # Ranges of the voice's synthesis knobs drawn for training speech (the voice's defaults: 1.0, 0.667, 0.8):
 # length_scale > 1 speaks slower; noise_scale varies the voice quality, noise_w the phone durations.

