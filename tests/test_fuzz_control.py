@@ -203,6 +203,8 @@ def messages(draw):
     if shape == "truncate":
         parts[0] = parts[0][: draw(st.integers(0, len(parts[0]) - 1))]
         expect = "malformed" if parts[0] else "any"  # b"" first is taken for a REQ delimiter
+        if len(parts[0]) > P.MAX_REQUEST_BYTES:
+            expect = "too_large"  # a padded request cut short is still too long: size is checked before decoding
     elif shape == "extra_parts":
         parts += draw(st.lists(st.binary(max_size=8), min_size=1, max_size=3))
         expect = "any"
@@ -283,6 +285,8 @@ def check_reply(frames: list, sent: list, expect: str) -> None:
         assert reply.error_code == "unsupported", (sent, reply)
     elif expect == "malformed":
         assert reply.error_code == "malformed", (sent, reply)
+    elif expect == "too_large":
+        assert reply.error_code == "too_large", (sent, reply)
 
 
 def assert_server_healthy(ctx, server) -> None:
