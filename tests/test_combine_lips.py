@@ -13,8 +13,8 @@ from facecast.runtime.engine.motion.lips import LipModel
 torch = pytest.importorskip("torch")
 pytest.importorskip("onnx")
 
-from facecast.runtime.workshop.motion.combine_lips import ensemble, fit_bias, with_bias  # noqa: E402
-from facecast.runtime.workshop.motion.train_lips import build_net, export  # noqa: E402
+from facecast.runtime.workshop.motion.combine_lips import ensemble, fit_bias, with_bias
+from facecast.runtime.workshop.motion.train_lips import build_net, export
 
 
 def _exported(tmp_path, name: str, seed: int, hidden: int, lookahead: int = 4):

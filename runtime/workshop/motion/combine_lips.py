@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from facecast.bridge.schema import VISEME_NAMES
-from facecast.runtime.engine.motion.features import LOG_FLOOR, N_MELS
+from facecast.runtime.engine.motion.features import N_MELS
 
 # onnxruntime against the mean of the members' own sessions: float32 rounding of a mean of <= 10 terms
 CHECK_TOLERANCE = 1e-5
@@ -34,14 +34,10 @@ def _dims(value_info) -> tuple:
 
 
 def _run(path: Path, mel: np.ndarray) -> np.ndarray:
-    """probs (T, 15) of one model on mel (T, 80) from a fresh state, through onnxruntime."""
-    import onnxruntime as ort
+    """probs (T, 15) of one model on mel (T, 80) from LipModel's fresh state, through onnxruntime on the CPU."""
+    from facecast.runtime.engine.motion.lips import LipModel
 
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    shapes = {i.name: i.shape for i in sess.get_inputs()}
-    conv = np.full((1, int(shapes["conv_state"][1]), N_MELS), LOG_FLOOR, np.float32)
-    h = np.zeros([int(d) for d in shapes["h"]], np.float32)
-    return sess.run(None, {"mel": mel[None], "conv_state": conv, "h": h})[0][0]
+    return LipModel(path, device="cpu").step(mel)
 
 
 def _check(out: Path, mel: np.ndarray, expected: np.ndarray) -> None:
@@ -64,24 +60,23 @@ def ensemble(paths: list[Path], out: Path) -> None:
         raise ValueError("an ensemble needs at least two models")
     members = [onnx.load(str(p)) for p in paths]
     metas = [{p.key: p.value for p in m.metadata_props} for m in members]
-    for path, meta, m in zip(paths, metas, members):
-        ins = {i.name: _dims(i) for i in m.graph.input}
+    inputs = [{i.name: _dims(i) for i in m.graph.input} for m in members]
+    for path, meta, ins in zip(paths, metas, inputs):
         if meta.get("lookahead_frames") != metas[0].get("lookahead_frames"):
             raise ValueError(f"{path}: lookahead {meta.get('lookahead_frames')} frames, the first model has "
                              f"{metas[0].get('lookahead_frames')}; members must show the same frame")
-        if ins.get("conv_state") != {i.name: _dims(i) for i in members[0].graph.input}["conv_state"]:
+        if ins.get("conv_state") != inputs[0]["conv_state"]:
             raise ValueError(f"{path}: conv_state {ins.get('conv_state')} differs from the first model's")
-    nodes, inits, hidden = [], [], []
+    hidden = [int(ins["h"][2]) for ins in inputs]
+    nodes, inits = [], []
     for i, m in enumerate(members):
         g = compose.add_prefix(m, f"m{i}_").graph
-        hidden.append(int(_dims(next(x for x in g.input if x.name == f"m{i}_h"))[2]))
         nodes.append(helper.make_node("Identity", ["mel"], [f"m{i}_mel"]))
         nodes.append(helper.make_node("Identity", ["conv_state"], [f"m{i}_conv_state"]))
         nodes.extend(g.node)
         inits.extend(g.initializer)
     k, total = len(members), sum(hidden)
-    layers = int(_dims(next(x for x in members[0].graph.input if x.name == "h"))[0])
-    conv_len = int(_dims(next(x for x in members[0].graph.input if x.name == "conv_state"))[1])
+    layers, conv_len = int(inputs[0]["h"][0]), int(inputs[0]["conv_state"][1])
     inits.append(helper.make_tensor("ensemble_split", TensorProto.INT64, [k], hidden))
     nodes.insert(0, helper.make_node("Split", ["h", "ensemble_split"], [f"m{i}_h" for i in range(k)], axis=2))
     nodes.append(helper.make_node("Mean", [f"m{i}_probs" for i in range(k)], ["probs"]))
@@ -141,9 +136,11 @@ def fit_bias(probs: np.ndarray, targets: np.ndarray, sil_weight: float = 2.0) ->
     target is mostly silence weigh sil_weight, as in training (train_lips.loss_weights)."""
     from scipy.optimize import minimize
 
+    from .train_lips import loss_weights
+
     logp = np.log(np.clip(np.asarray(probs, np.float64), 1e-8, 1.0))
     y = np.asarray(targets, np.float64)
-    w = np.where(y[:, VISEME_NAMES.index("sil")] > 0.5, sil_weight, 1.0)
+    w = loss_weights(y, sil_weight)
     w = w / w.sum()
 
     def loss(b: np.ndarray) -> tuple[float, np.ndarray]:

@@ -287,11 +287,12 @@ def cached_train_set(n: int, seed: int, cache_dir: Path, reverb_p: float = TRAIN
 
 # --- network -----------------------------------------------------------------------------------------------
 def loss_weights(target, sil_weight: float, pp_weight: float = 1.0):
-    """target: soft viseme labels (..., 15) (torch) -> per-frame loss weight (...): 1, `sil_weight` where the
-    label is mostly silence (a mouth left open in a pause is the most visible error), `pp_weight` where it is
-    mostly /p b m/ (a closure lasts a few frames, and a missed one is seen)."""
-    weight = 1.0 + (sil_weight - 1.0) * (target[..., 0] > 0.5).float()
-    return weight + (pp_weight - 1.0) * (target[..., 1] > 0.5).float()
+    """target: soft viseme labels (..., 15), a torch tensor or a numpy array -> per-frame loss weight (...) of the
+    same kind (torch: float32; numpy: float64): 1, `sil_weight` where the label is mostly silence (a mouth left
+    open in a pause is the most visible error), `pp_weight` where it is mostly /p b m/ (a closure lasts a few
+    frames, and a missed one is seen)."""
+    weight = 1.0 + (sil_weight - 1.0) * (target[..., 0] > 0.5)
+    return weight + (pp_weight - 1.0) * (target[..., 1] > 0.5)
 
 
 def build_net(mean: np.ndarray, std: np.ndarray, kernel: int = 5, channels: int = 128, hidden: int = 128,
